@@ -1,0 +1,22 @@
+"""Bounded fan-out: await every factory with at most `limit` in flight.
+
+Start a new one as soon as one finishes (no fixed batches), so that while work remains exactly `limit` run
+at once. Results come back in input order. If one fails, cancel the rest and let the failure propagate.
+`limit < 1` raises ValueError. Two calls with different limits may run at the same time.
+
+Read: notebooks/01_asyncio/03_limiting_and_offloading.ipynb, "Limiting fan-out".
+Check: course check asyncio/bounded
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def bounded_gather(factories: Sequence[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
+    # TODO: your code here
+    raise NotImplementedError

@@ -1,0 +1,173 @@
+"""Shared probes every checker uses: in-flight counting, event-loop lag, leftover tasks.
+
+They measure by counting and by events, never by tight wall-clock thresholds: these machines are two noisy
+cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Job:
+    """One instrumented unit of work: the checker decides when it finishes."""
+
+    index: int
+    called: bool = False
+    started_at: float | None = None
+    finished: bool = False
+    cancelled: bool = False
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class InFlight:
+    """Factories that count how many of them are in flight (called and not yet finished) at once.
+
+    A job counts as in flight from the moment its factory is called, because calling a factory may already
+    start the work. Each job waits for `release(i)` (or `release_all()`) unless created with `auto=True`.
+    """
+
+    def __init__(self, n: int, *, results: list[Any] | None = None, fail: dict[int, BaseException] | None = None,
+                 delays: dict[int, float] | None = None, auto: bool = False) -> None:
+        self.jobs = [Job(i) for i in range(n)]
+        self.results = results if results is not None else [f"result-{i}" for i in range(n)]
+        self.fail = fail or {}
+        self.delays = delays or {}
+        self.auto = auto
+        self.current = 0
+        self.peak = 0
+        self.call_order: list[int] = []
+        self.timeline: list[tuple[float, int]] = [(time.monotonic(), 0)]
+        self.changed = asyncio.Event()
+
+    def _set(self, delta: int) -> None:
+        self.current += delta
+        self.peak = max(self.peak, self.current)
+        self.timeline.append((time.monotonic(), self.current))
+        self.changed.set()
+
+    def factories(self) -> list[Callable[[], Awaitable[Any]]]:
+        return [self._factory(job) for job in self.jobs]
+
+    def _factory(self, job: Job) -> Callable[[], Awaitable[Any]]:
+        def factory() -> Awaitable[Any]:
+            job.called = True
+            self.call_order.append(job.index)
+            self._set(+1)
+            return self._run(job)
+
+        return factory
+
+    async def _run(self, job: Job) -> Any:
+        job.started_at = time.monotonic()
+        try:
+            if job.index in self.delays:
+                await asyncio.sleep(self.delays[job.index])
+            elif not self.auto:
+                await job.release.wait()
+            if job.index in self.fail:
+                raise self.fail[job.index]
+            return self.results[job.index]
+        except asyncio.CancelledError:
+            job.cancelled = True
+            raise
+        finally:
+            job.finished = True
+            self._set(-1)
+
+    def release(self, index: int) -> None:
+        self.jobs[index].release.set()
+
+    def release_all(self) -> None:
+        for job in self.jobs:
+            job.release.set()
+
+    @property
+    def called(self) -> int:
+        return sum(job.called for job in self.jobs)
+
+    @property
+    def running(self) -> list[int]:
+        return [j.index for j in self.jobs if j.called and not j.finished]
+
+    async def settle(self, quiet: float = 0.05, timeout: float = 2.0) -> None:
+        """Wait until the count stops changing for `quiet` seconds (or `timeout` passes)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), quiet)
+            except TimeoutError:
+                return
+
+
+class LoopLag:
+    """A heartbeat every `interval` seconds; `max_lag` is how late the worst beat was (blocked-loop detector).
+
+    A blocking call of 200 ms shows as about 200 ms of lag; a loop left free stays in the tens of ms even on
+    a busy machine, so checks compare against thresholds several times apart.
+    """
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.lags: list[float] = []
+        self._task: asyncio.Task | None = None
+
+    async def _beat(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.lags.append(max(0.0, time.perf_counter() - before - self.interval))
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._beat())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+    @property
+    def max_lag(self) -> float:
+        return max(self.lags, default=0.0)
+
+
+class ThreadCounter:
+    """Wraps a blocking function to count concurrent calls and the threads they ran on."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.current = 0
+        self.peak = 0
+        self.calls = 0
+        self.threads: set[int] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, *args: Any) -> Any:
+        with self._lock:
+            self.calls += 1
+            self.current += 1
+            self.peak = max(self.peak, self.current)
+            self.threads.add(threading.get_ident())
+        try:
+            return self.fn(*args)
+        finally:
+            with self._lock:
+                self.current -= 1
+
+
+def other_tasks(mine: set[asyncio.Task]) -> list[asyncio.Task]:
+    """Tasks still pending in this loop apart from `mine` and the current one: work nobody waits for."""
+    current = asyncio.current_task()
+    return [t for t in asyncio.all_tasks() if t is not current and t not in mine and not t.done()]
