@@ -137,9 +137,12 @@ class Database:
             if conn is not None and not conn.is_closed():
                 conn.terminate()
         for pool in self._pools:
+            if pool_checked_out(pool):  # a submission kept connections: a graceful close would wait for them
+                pool.terminate()
+                continue
             try:
                 await asyncio.wait_for(pool.close(), 1.0)
-            except (TimeoutError, Exception):  # a pool whose connections a submission kept: end them
+            except Exception:
                 pool.terminate()
 
 

@@ -151,8 +151,12 @@ def _is_not_implemented(exc: BaseException) -> bool:
     return any(isinstance(e, NotImplementedError) for e in checking.flatten(exc))
 
 
-def run_check(name: str, fn: Callable, sub: Any, dsn: str, submission: Path) -> dict:
-    """Run one check in a fresh event loop with a soft time limit; return its record."""
+def run_check(name: str, fn: Callable, sub: Any, dsn: str, submission: Path, budget: float = 1e9) -> dict:
+    """Run one check in a fresh event loop with a soft time limit; return its record.
+
+    The soft limit is the check's own (10 s unless marked) but never past what remains of the exercise's
+    budget, so that a check awaiting forever is reported by name before the parent's hard deadline.
+    """
     output = CappedText()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -160,7 +164,7 @@ def run_check(name: str, fn: Callable, sub: Any, dsn: str, submission: Path) -> 
     db = checking.Database(dsn)
     params = inspect.signature(fn).parameters
     kwargs = {p: {"sub": sub, "db": db}[p] for p in params}
-    limit = getattr(fn, "check_timeout", DEFAULT_CHECK_TIMEOUT)
+    limit = max(0.5, min(getattr(fn, "check_timeout", DEFAULT_CHECK_TIMEOUT), budget))
     record: dict[str, Any] = {"name": name, "status": "pass", "message": "", "not_implemented": False}
     started = time.perf_counter()
 
@@ -185,7 +189,7 @@ def run_check(name: str, fn: Callable, sub: Any, dsn: str, submission: Path) -> 
                 loop.run_until_complete(task)
             if timed_out:
                 record.update(status="fail", message=(
-                    f"This check did not finish within {limit:g} s. Is your code waiting for something that never "
+                    f"This check did not finish within {limit:.1f} s. Is your code waiting for something that never "
                     "happens, or swallowing a cancellation?"))
             elif task.done() and not task.cancelled() and task.exception() is not None:
                 record.update(_classify(task.exception(), submission))
@@ -243,6 +247,7 @@ def main(job: dict, result_fd: int) -> None:
         with contextlib.suppress(OSError):
             write(result_fd, line.encode())
 
+    deadline = time.monotonic() + float(job.get("time_limit", 30))
     sys.dont_write_bytecode = True
     submission = Path(job["submission"])
     checker = _load_module(f"course_checker_{job['slug']}", Path(job["checker"]))
@@ -276,7 +281,13 @@ def main(job: dict, result_fd: int) -> None:
             report("check", name=name, status="error", not_implemented=False, duration=0, output="",
                    message=f"Not run: your code replaced {', '.join(tampered[:3])}.")
             continue
-        record = run_check(name, fn, sub, job["dsn"], submission)
+        report("start", name=name)
+        budget = deadline - time.monotonic() - 1.5  # leave time to clean up and report
+        if budget < 0.5:
+            report("check", name=name, status="error", not_implemented=False, duration=0, output="",
+                   message="Not run: earlier checks used up the exercise's time limit.")
+            continue
+        record = run_check(name, fn, sub, job["dsn"], submission, budget)
         tampered = _tampered(before, checker)
         if tampered:
             record.update(status="error", message=(

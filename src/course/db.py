@@ -142,7 +142,7 @@ def start_embedded(pgdata: Path | None = None) -> Server:
 
 def _secure(server, pgdata: Path, password: str) -> None:
     """Give `postgres` a password, require scram for every local login, and tune for many short databases."""
-    server.psql(f"ALTER ROLE postgres PASSWORD '{password}';")
+    server.psql(f"ALTER ROLE postgres PASSWORD '{password}'; REVOKE CONNECT ON DATABASE postgres FROM PUBLIC;")
     hba = pgdata / "pg_hba.conf"
     owner = hba.stat()
     hba.write_text("# written by the course: every login needs its password\nlocal all all scram-sha-256\n")

@@ -285,7 +285,10 @@ def decide(exercise: Exercise, submission: Path, expected: list[str], sup: Super
     for name in expected:
         event = reported.get(name)
         if event is None:
-            why = "not run: the time limit was reached" if sup.timed_out else "not run: the process ended first"
+            running = [e.get("name") for e in events if e.get("event") == "start"][-1:] == [name]
+            why = ("was running when the time limit was reached" if running and sup.timed_out else
+                   "not run: the time limit was reached" if sup.timed_out else
+                   "was running when the process ended" if running else "not run: the process ended first")
             verdict.checks.append(CheckResult(name, "error", why))
             continue
         status = event.get("status") if event.get("status") in ("pass", "fail", "error") else "error"
@@ -300,8 +303,11 @@ def decide(exercise: Exercise, submission: Path, expected: list[str], sup: Super
                 check.status, check.message = "error", "Not trusted: the report channel was tampered with."
     elif sup.timed_out:
         verdict.status = "error"
-        verdict.message = (f"Timed out after {time_limit:g} s: is something blocking the event loop (a time.sleep, "
-                           "a busy loop, a blocking call without asyncio.to_thread)?")
+        started = [e.get("name") for e in events if e.get("event") == "start"]
+        during = f" during the check '{started[-1].removeprefix('test_').replace('_', ' ')}'" if started else ""
+        verdict.message = (f"Timed out after {time_limit:g} s{during}: is something blocking the event loop (a "
+                           "time.sleep, a busy loop, a blocking call without asyncio.to_thread), or waiting for "
+                           "something that never happens?")
     elif not done or len(reported) < len(expected):
         verdict.status = "error"
         verdict.message = (f"The process ended (exit code {sup.returncode}) before every check ran. Does your code "
@@ -357,7 +363,7 @@ def _run(exercise: Exercise, submission: Path, expected: list[str], box: sandbox
          limit: float, loop: asyncio.AbstractEventLoop, admin) -> Verdict:
     nonce = secrets.token_hex(16)
     job = {"nonce": nonce, "dsn": box.url, "submission": str(submission), "checker": str(exercise.checker),
-           "slug": exercise.slug, "exercise": exercise.id}
+           "slug": exercise.slug, "exercise": exercise.id, "time_limit": limit}
     with tempfile.TemporaryDirectory(prefix="course-check-") as cwd:
         child = launcher(job, cwd)
 

@@ -169,12 +169,13 @@ async def terminate_backends(admin: asyncpg.Connection, name: str) -> int:
     )
 
 
-async def leftovers(admin: asyncpg.Connection) -> dict[str, int]:
-    """How many check databases, roles and sessions exist now (the tests expect zeros)."""
+async def leftovers(admin: asyncpg.Connection, pid: int | None = None) -> dict[str, int]:
+    """How many check databases, roles and sessions exist now (of one grader process, if `pid` is given)."""
+    like = CHECK_LIKE if pid is None else CHECK_LIKE.replace("%", f"{pid}\\_%")
     row = await admin.fetchrow(
         """SELECT (SELECT count(*) FROM pg_database WHERE datname LIKE $1) AS databases,
                   (SELECT count(*) FROM pg_roles WHERE rolname LIKE $1) AS roles,
                   (SELECT count(*) FROM pg_stat_activity WHERE usename LIKE $1) AS connections""",
-        CHECK_LIKE,
+        like,
     )
     return dict(row)

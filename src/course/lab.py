@@ -1,0 +1,79 @@
+"""The learner's own database for notebook demos: a connection, a pool or an engine on `course_lab`.
+
+    import course.lab as lab
+    conn = await lab.connect()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from typing import Any
+
+from course import db as dbmod
+from course import sandbox
+
+_url: str | None = None
+
+
+def _password() -> str:
+    path = dbmod.state_dir() / "lab.json"
+    try:
+        return json.loads(path.read_text())["password"]
+    except (OSError, ValueError, KeyError):
+        password = secrets.token_urlsafe(18)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps({"password": password}))
+        return password
+
+
+async def prepare(server: dbmod.Server | None = None) -> str:
+    """Make sure the template and the lab database exist; return the lab URL."""
+    import asyncpg
+
+    server = server or dbmod.resolve()
+    await dbmod.check_reachable(server)
+    admin = await asyncpg.connect(server.admin_url)
+    try:
+        await sandbox.ensure_template(admin)
+        return await sandbox.ensure_lab(admin, server.admin_url, _password())
+    finally:
+        await admin.close()
+
+
+def url() -> str:
+    """The lab database's URL (prepared once per process)."""
+    global _url
+    if _url is None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            _url = asyncio.run(prepare())
+        else:  # inside Jupyter's running loop: prepare on a private loop in a thread
+            import concurrent.futures
+
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                _url = pool.submit(asyncio.run, prepare()).result()
+    return _url
+
+
+async def connect(**kwargs: Any):
+    """An asyncpg connection to the lab database."""
+    import asyncpg
+
+    return await asyncpg.connect(url(), **kwargs)
+
+
+async def pool(**kwargs: Any):
+    """An asyncpg pool on the lab database."""
+    import asyncpg
+
+    return await asyncpg.create_pool(url(), **kwargs)
+
+
+def engine(**kwargs: Any):
+    """A SQLAlchemy AsyncEngine on the lab database (asyncpg driver)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    return create_async_engine(url().replace("postgresql://", "postgresql+asyncpg://", 1), **kwargs)
