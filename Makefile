@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## start: the database, the course prepared, and JupyterLab on 127.0.0.1 (Ctrl-C stops both)
 start: $(STAMP)
-	$(BIN)/course lab
+	$(BIN)/course lab --port $${COURSE_LAB_PORT:-8888}
 
 ## test: everything, on a throwaway database (or DATABASE_URL): checkers, grader, CLI, notebooks
 test: $(STAMP)

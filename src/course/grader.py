@@ -26,7 +26,7 @@ from pathlib import Path
 
 from course import db as dbmod
 from course import sandbox
-from course.errors import DatabaseUnavailable, redact
+from course.errors import CourseError, DatabaseUnavailable, redact
 from course.manifest import Exercise
 
 OUTPUT_CAP = 10_000
@@ -339,6 +339,9 @@ def grade(exercise: Exercise, submission: Path, *, launcher: Launcher = spawn_ch
                        f"Check the path, or restore the stub with `course reset {exercise.id}`.")
     if message := syntax_message(source, submission, display):
         return Verdict(exercise, submission, "error", f"Syntax error in {message}")
+    if not exercise.checker.is_file():
+        raise CourseError(f"The checker of {exercise.id} is missing ({exercise.relative(exercise.checker)}).",
+                          "Restore it from the course repository (git checkout -- checkers), then `course doctor`.")
     expected = expected_checks(exercise.checker)
     server = dbmod.resolve()
     loop = asyncio.new_event_loop()

@@ -1,0 +1,88 @@
+"""The course proves itself, as `rustlings dev check` does: for every exercise in the manifest, the
+reference solution passes, the untouched stub is `not attempted`, every anti-solution fails on the check
+named in its first line, and every correct variant in another style passes.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from course import grader, manifest
+
+COURSE = manifest.load()
+EXERCISES = {ex.id: ex for ex in COURSE.exercises}
+MUST_FAIL = re.compile(r"^# must fail: (test_\w+)\s*$")
+PASSES = re.compile(r"^# passes: \S")
+
+
+def _files(prefix: str) -> list[tuple[str, Path]]:
+    return [(ex.id, path) for ex in COURSE.exercises for path in sorted(ex.checker_dir.glob(f"{prefix}_*.py"))]
+
+
+def _id(value) -> str:
+    return value.name if isinstance(value, Path) else str(value)
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_the_reference_solution_passes(exercise_id):
+    ex = EXERCISES[exercise_id]
+    verdict = grader.grade(ex, ex.solution)
+    assert verdict.status == "pass", [(c.name, c.status, c.message) for c in verdict.checks] or verdict.message
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_the_untouched_stub_is_not_attempted(exercise_id):
+    ex = EXERCISES[exercise_id]
+    verdict = grader.grade(ex, ex.stub)
+    assert verdict.status == "not attempted", [(c.name, c.status, c.message) for c in verdict.checks] or verdict.message
+
+
+@pytest.mark.parametrize(("exercise_id", "path"), _files("wrong"), ids=_id)
+def test_each_anti_solution_fails_on_the_check_meant_to_catch_it(exercise_id, path):
+    first = path.read_text().splitlines()[0]
+    match = MUST_FAIL.match(first)
+    assert match, f"{path.name} must start with `# must fail: test_<check>`"
+    ex = EXERCISES[exercise_id]
+    assert match.group(1) in grader.expected_checks(ex.checker), f"{path.name} names a check that does not exist"
+    verdict = grader.grade(ex, path)
+    assert verdict.status in ("fail", "error"), f"{path.name} passed"
+    check = next(c for c in verdict.checks if c.name == match.group(1))
+    assert check.status != "pass", f"{path.name} failed, but not on {check.name}: {[(c.name, c.status) for c in verdict.checks]}"
+    assert not check.not_implemented and check.message
+
+
+@pytest.mark.parametrize(("exercise_id", "path"), _files("variant"), ids=_id)
+def test_each_correct_variant_in_another_style_passes(exercise_id, path):
+    assert PASSES.match(path.read_text().splitlines()[0]), f"{path.name} must start with `# passes: <what differs>`"
+    verdict = grader.grade(EXERCISES[exercise_id], path)
+    assert verdict.status == "pass", [(c.name, c.status, c.message) for c in verdict.checks] or verdict.message
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_every_exercise_ships_anti_solutions_and_a_variant(exercise_id):
+    ex = EXERCISES[exercise_id]
+    assert list(ex.checker_dir.glob("wrong_*.py")), f"{exercise_id} has no anti-solution"
+    assert list(ex.checker_dir.glob("variant_*.py")), f"{exercise_id} has no correct variant"
+
+
+def _without_bodies(path: Path) -> str:
+    """The file with every function body emptied: what stub and solution must share."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node)
+            node.body = [ast.Expr(ast.Constant(doc))] if doc else [ast.Pass()]
+    return ast.dump(tree)
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_stub_and_solution_differ_only_in_the_learners_work(exercise_id):
+    ex = EXERCISES[exercise_id]
+    stub = ex.stub.read_text()
+    assert "# TODO" in stub and "raise NotImplementedError" in stub
+    assert ast.get_docstring(ast.parse(stub)), "a stub opens with a docstring that states the task"
+    assert _without_bodies(ex.stub) == _without_bodies(ex.solution)
