@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -251,6 +252,11 @@ def lab(port: int = 8888, no_browser: bool = True) -> None:
     out.print("Starting JupyterLab; open the URL with the token printed below. Ctrl-C stops it"
               + (" and the database." if started_here else "."))
     proc = subprocess.Popen(cmd, cwd=course.root)
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `kill` stops it as cleanly as Ctrl-C
     try:
         proc.wait()
     except KeyboardInterrupt:

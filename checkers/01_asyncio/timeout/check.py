@@ -171,7 +171,7 @@ async def test_one_deadline_covers_the_wait_and_the_query_together(sub, db):
     held = await pool.acquire()
     call = Call(sub, pool, SLOW, 1.6)
     try:
-        await asyncio.sleep(1.2)
+        await asyncio.wait({call.task}, timeout=1.2)  # the connection is busy for 1.2 s (unless the call ended)
     finally:
         await pool.release(held)
     value, exc = await call.outcome(5)
