@@ -1,10 +1,10 @@
 """Speed numbers the learner feels, printed, never asserted (`make bench`; `--full` adds fresh-clone timings).
 
-    floor       python -c "import sqlalchemy.ext.asyncio, fastapi, asyncpg, pytest"
-    check       `course check` end to end (CLI process, sandbox, child, verdict) on a warm database
-    watch       save-to-verdict of `course watch` (warm process, fork per check)
-    sandbox     CREATE DATABASE ... TEMPLATE + role, and dropping them
-    --full      `make start` on a fresh clone until JupyterLab answers, and `make test` in total
+floor       python -c "import sqlalchemy.ext.asyncio, fastapi, asyncpg, pytest"
+check       `course check` end to end (CLI process, sandbox, child, verdict) on a warm database
+watch       save-to-verdict of `course watch` (warm process, fork per check)
+sandbox     CREATE DATABASE ... TEMPLATE + role, and dropping them
+--full      `make start` on a fresh clone until JupyterLab answers, and `make test` in total
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ COURSE = str(Path(PY).with_name("course"))
 def timed(cmd: list[str], env: dict | None = None) -> float:
     """Seconds one command takes; it must succeed, or the number would be meaningless."""
     started = time.perf_counter()
-    result = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, text=True)
+    result = subprocess.run(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, text=True
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"bench: {' '.join(cmd)} failed ({result.returncode}): {result.stderr[-500:]}")
@@ -45,13 +47,17 @@ def _env(**extra: str) -> dict[str, str]:
 
 def show(label: str, samples: list[float], target: str = "") -> None:
     med = statistics.median(samples)
-    print(f"{label:<46} median {med:6.3f} s   min {min(samples):6.3f}   max {max(samples):6.3f}   n={len(samples)}"
-          + (f"   (target {target})" if target else ""))
+    print(
+        f"{label:<46} median {med:6.3f} s   min {min(samples):6.3f}   max {max(samples):6.3f}   n={len(samples)}"
+        + (f"   (target {target})" if target else "")
+    )
 
 
 def bench_floor(n: int) -> None:
-    show("import floor (sqlalchemy, fastapi, asyncpg, pytest)",
-         [timed([PY, "-c", "import sqlalchemy.ext.asyncio, fastapi, asyncpg, pytest"]) for _ in range(n)])
+    show(
+        "import floor (sqlalchemy, fastapi, asyncpg, pytest)",
+        [timed([PY, "-c", "import sqlalchemy.ext.asyncio, fastapi, asyncpg, pytest"]) for _ in range(n)],
+    )
 
 
 def bench_check(n: int) -> None:
@@ -62,8 +68,10 @@ def bench_check(n: int) -> None:
     for slug in ("bounded", "to_thread", "cancellation", "taskgroup", "timeout", "partial_failures"):
         solution = ROOT / "solutions" / "01_asyncio" / f"{slug}.py"
         if solution.exists() and (ROOT / "checkers" / "01_asyncio" / slug / "check.py").exists():
-            show(f"course check asyncio/{slug} (reference solution)",
-                 [timed([COURSE, "check", f"asyncio/{slug}", "--solution"]) for _ in range(max(3, n // 3))])
+            show(
+                f"course check asyncio/{slug} (reference solution)",
+                [timed([COURSE, "check", f"asyncio/{slug}", "--solution"]) for _ in range(max(3, n // 3))],
+            )
 
 
 def bench_watch(n: int) -> None:
@@ -73,7 +81,9 @@ def bench_watch(n: int) -> None:
         target = Path(tmp) / "exercises" / "01_demo" / "add.py"
         passing = (FIXTURE / "submissions" / "passes.py").read_text()
         env = _env(COURSE_ROOT=tmp)
-        proc = subprocess.Popen([COURSE, "watch", "demo/add"], env=env, stdout=subprocess.PIPE, text=True, bufsize=1)
+        proc = subprocess.Popen(
+            [COURSE, "watch", "demo/add"], env=env, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
         assert proc.stdout is not None
         samples = []
         try:
@@ -133,8 +143,14 @@ def bench_fresh_clone() -> None:
         env["PATH"] = ":".join(p for p in env["PATH"].split(":") if ".venv" not in p)
         port = 8899
         started = time.perf_counter()
-        proc = subprocess.Popen(["make", "start"], cwd=clone, env={**env, "COURSE_LAB_PORT": str(port)},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "start"],
+            cwd=clone,
+            env={**env, "COURSE_LAB_PORT": str(port)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             while True:
                 try:
@@ -144,7 +160,9 @@ def bench_fresh_clone() -> None:
                     if proc.poll() is not None:
                         raise RuntimeError("make start ended before JupyterLab answered") from None
                     time.sleep(0.5)
-            print(f"{'make start on a fresh clone until JupyterLab answers':<46} {time.perf_counter() - started:7.1f} s")
+            print(
+                f"{'make start on a fresh clone until JupyterLab answers':<46} {time.perf_counter() - started:7.1f} s"
+            )
         finally:
             os.killpg(proc.pid, 2)
             proc.wait(60)
@@ -152,14 +170,20 @@ def bench_fresh_clone() -> None:
         subprocess.run(["rm", "-rf", ".venv", ".course"], cwd=clone)
         result = subprocess.run(["make", "test"], cwd=clone, env=env, capture_output=True, text=True)
         tail = result.stdout.strip().splitlines()[-1:] or ["?"]
-        print(f"{'make test on a fresh clone (venv included)':<46} {time.perf_counter() - started:7.1f} s   {tail[0]}")
+        print(
+            f"{'make test on a fresh clone (venv included)':<46} {time.perf_counter() - started:7.1f} s   {tail[0]}"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", type=int, default=10, help="samples per measurement")
     parser.add_argument("--only", nargs="*", choices=["floor", "sandbox", "check", "watch"])
-    parser.add_argument("--full", action="store_true", help="also time make start and make test on a fresh clone")
+    parser.add_argument(
+        "--full", action="store_true", help="also time make start and make test on a fresh clone"
+    )
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     from course import db
@@ -171,8 +195,12 @@ def main() -> None:
         print("starting the embedded database (course db start)")
         db.start_embedded()
     only = set(args.only or ["floor", "sandbox", "check", "watch"])
-    for name, fn in (("floor", bench_floor), ("sandbox", lambda n: bench_sandbox(n * 2)), ("check", bench_check),
-                     ("watch", bench_watch)):
+    for name, fn in (
+        ("floor", bench_floor),
+        ("sandbox", lambda n: bench_sandbox(n * 2)),
+        ("check", bench_check),
+        ("watch", bench_watch),
+    ):
         if name in only:
             fn(args.n)
     if args.full:

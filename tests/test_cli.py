@@ -26,10 +26,17 @@ def course_dir(tmp_path: Path) -> Path:
     return tmp_path / "course"
 
 
-def run(course_dir: Path, *args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def run(
+    course_dir: Path, *args: str, env: dict | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "COURSE_ROOT": str(course_dir), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "course.cli", *args], env=full_env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "course.cli", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_list_next_and_progress_read_the_manifest(course_dir):
@@ -81,7 +88,15 @@ def test_a_syntax_error_shows_line_and_caret_without_a_traceback(course_dir):
 
 
 def test_json_output_is_exercism_v3_and_nothing_else_on_stdout(course_dir):
-    result = run(course_dir, "check", "demo/add", "-s", str(SUBMISSIONS / "fake_report_on_stdout.py"), "--format", "json")
+    result = run(
+        course_dir,
+        "check",
+        "demo/add",
+        "-s",
+        str(SUBMISSIONS / "fake_report_on_stdout.py"),
+        "--format",
+        "json",
+    )
     assert result.returncode == 1
     report = json.loads(result.stdout)  # the submission's own prints stay inside the report
     assert report["version"] == 3 and report["status"] == "fail"
@@ -93,10 +108,14 @@ def test_json_output_is_exercism_v3_and_nothing_else_on_stdout(course_dir):
 
 
 def test_junit_output_has_a_testcase_per_check(course_dir):
-    result = run(course_dir, "check", "--all", "-s", str(SUBMISSIONS / "wrong_result.py"), "--format", "junit")
+    result = run(
+        course_dir, "check", "--all", "-s", str(SUBMISSIONS / "wrong_result.py"), "--format", "junit"
+    )
     suite = ET.fromstring(result.stdout).find("testsuite")
     assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "2"
-    error = run(course_dir, "check", "demo/add", "-s", str(SUBMISSIONS / "import_error.py"), "--format", "junit")
+    error = run(
+        course_dir, "check", "demo/add", "-s", str(SUBMISSIONS / "import_error.py"), "--format", "junit"
+    )
     assert error.returncode == 2 and ET.fromstring(error.stdout).find("testsuite/testcase/error") is not None
 
 
@@ -109,7 +128,9 @@ def test_grading_a_folder_of_submissions_with_all(course_dir, tmp_path):
 
 
 def test_an_unreachable_database_exits_2_and_says_how_to_start_it(course_dir):
-    result = run(course_dir, "check", "demo/add", env={"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:9/x"})
+    result = run(
+        course_dir, "check", "demo/add", env={"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:9/x"}
+    )
     assert result.returncode == 2
     assert "Cannot reach the course database" in result.stderr and "Next:" in result.stderr
     assert "hunter2" not in result.stdout + result.stderr and "Traceback" not in result.stderr
@@ -130,16 +151,22 @@ def test_the_docker_backend_fails_fast_without_a_docker_engine(course_dir):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(COURSE_ROOT=str(course_dir), DOCKER_HOST="unix:///nonexistent/docker.sock")
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "course.cli", "db", "start", "--docker"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "course.cli", "db", "start", "--docker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "No Docker engine answers" in result.stderr
     assert time.monotonic() - started < 15
 
 
 def test_watch_gives_a_verdict_after_each_save(course_dir):
     env = {**os.environ, "COURSE_ROOT": str(course_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "course.cli", "watch", "demo/add"], env=env,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "course.cli", "watch", "demo/add"], env=env, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         lines = []
@@ -167,13 +194,20 @@ def test_lab_serves_jupyterlab_on_loopback_with_a_token(course_dir):
     import urllib.request
 
     (course_dir / "notebooks" / "00_welcome.ipynb").write_text(
-        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "COURSE_ROOT": str(course_dir), "JUPYTER_RUNTIME_DIR": str(course_dir / ".jupyter")}
-    proc = subprocess.Popen([sys.executable, "-m", "course.cli", "lab", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "course.cli", "lab", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 90

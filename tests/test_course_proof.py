@@ -20,7 +20,9 @@ PASSES = re.compile(r"^# passes: \S")
 
 
 def _files(prefix: str) -> list[tuple[str, Path]]:
-    return [(ex.id, path) for ex in COURSE.exercises for path in sorted(ex.checker_dir.glob(f"{prefix}_*.py"))]
+    return [
+        (ex.id, path) for ex in COURSE.exercises for path in sorted(ex.checker_dir.glob(f"{prefix}_*.py"))
+    ]
 
 
 def _id(value) -> str:
@@ -31,14 +33,18 @@ def _id(value) -> str:
 def test_the_reference_solution_passes(exercise_id):
     ex = EXERCISES[exercise_id]
     verdict = grader.grade(ex, ex.solution)
-    assert verdict.status == "pass", [(c.name, c.status, c.message) for c in verdict.checks] or verdict.message
+    assert verdict.status == "pass", [
+        (c.name, c.status, c.message) for c in verdict.checks
+    ] or verdict.message
 
 
 @pytest.mark.parametrize("exercise_id", EXERCISES)
 def test_the_untouched_stub_is_not_attempted(exercise_id):
     ex = EXERCISES[exercise_id]
     verdict = grader.grade(ex, ex.stub)
-    assert verdict.status == "not attempted", [(c.name, c.status, c.message) for c in verdict.checks] or verdict.message
+    assert verdict.status == "not attempted", [
+        (c.name, c.status, c.message) for c in verdict.checks
+    ] or verdict.message
 
 
 @pytest.mark.parametrize(("exercise_id", "path"), _files("wrong"), ids=_id)
@@ -47,19 +53,27 @@ def test_each_anti_solution_fails_on_the_check_meant_to_catch_it(exercise_id, pa
     match = MUST_FAIL.match(first)
     assert match, f"{path.name} must start with `# must fail: test_<check>`"
     ex = EXERCISES[exercise_id]
-    assert match.group(1) in grader.expected_checks(ex.checker), f"{path.name} names a check that does not exist"
+    assert match.group(1) in grader.expected_checks(ex.checker), (
+        f"{path.name} names a check that does not exist"
+    )
     verdict = grader.grade(ex, path)
     assert verdict.status in ("fail", "error"), f"{path.name} passed"
     check = next(c for c in verdict.checks if c.name == match.group(1))
-    assert check.status != "pass", f"{path.name} failed, but not on {check.name}: {[(c.name, c.status) for c in verdict.checks]}"
+    assert check.status != "pass", (
+        f"{path.name} failed, but not on {check.name}: {[(c.name, c.status) for c in verdict.checks]}"
+    )
     assert not check.not_implemented and check.message
 
 
 @pytest.mark.parametrize(("exercise_id", "path"), _files("variant"), ids=_id)
 def test_each_correct_variant_in_another_style_passes(exercise_id, path):
-    assert PASSES.match(path.read_text().splitlines()[0]), f"{path.name} must start with `# passes: <what differs>`"
+    assert PASSES.match(path.read_text().splitlines()[0]), (
+        f"{path.name} must start with `# passes: <what differs>`"
+    )
     verdict = grader.grade(EXERCISES[exercise_id], path)
-    assert verdict.status == "pass", [(c.name, c.status, c.message) for c in verdict.checks] or verdict.message
+    assert verdict.status == "pass", [
+        (c.name, c.status, c.message) for c in verdict.checks
+    ] or verdict.message
 
 
 @pytest.mark.parametrize("exercise_id", EXERCISES)

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
@@ -38,7 +37,10 @@ GOLDEN = {
     "untouched_stub.py": ("not attempted", "still raises NotImplementedError"),
     "syntax_error.py": ("error", "line 1: expected ':'"),
     "import_error.py": ("error", "No module named 'asyncpg_typo'"),
-    "missing_function.py": ("error", "expected `async def add(pool, a, b)`. Your file defines: addition, helper"),
+    "missing_function.py": (
+        "error",
+        "expected `async def add(pool, a, b)`. Your file defines: addition, helper",
+    ),
     "wrong_signature.py": ("error", "cannot be called as `async def add(pool, a, b)`"),
     "wrong_result.py": ("fail", "1 of 3 checks passed"),
     "raises_in_code.py": ("fail", "0 of 3 checks passed"),
@@ -61,7 +63,11 @@ GOLDEN = {
 def test_each_submission_gets_its_verdict(exercise, name):
     status, phrase = GOLDEN[name]
     verdict = grade(exercise, name)
-    assert verdict.status == status, (verdict.status, verdict.message, [(c.name, c.message) for c in verdict.checks])
+    assert verdict.status == status, (
+        verdict.status,
+        verdict.message,
+        [(c.name, c.message) for c in verdict.checks],
+    )
     assert phrase in verdict.message
     assert "Traceback" not in verdict.message
 
@@ -121,7 +127,11 @@ def test_time_limits_and_escapes_end_in_a_clear_verdict(exercise, name, tmp_path
     verdict = grade(exercise, name)
     assert verdict.status == status and phrase in verdict.message, (verdict.status, verdict.message)
     assert time.monotonic() - started < exercise.time_limit + 10  # the deadline holds (plus cleanup)
-    assert leftovers(os.environ["DATABASE_URL"], os.getpid()) == {"databases": 0, "roles": 0, "connections": 0}
+    assert leftovers(os.environ["DATABASE_URL"], os.getpid()) == {
+        "databases": 0,
+        "roles": 0,
+        "connections": 0,
+    }
 
 
 def test_a_backend_that_lifted_its_statement_timeout_is_terminated(exercise, tmp_path, monkeypatch):
@@ -145,7 +155,11 @@ def test_a_backend_that_lifted_its_statement_timeout_is_terminated(exercise, tmp
 def test_processes_the_submission_started_are_killed(exercise):
     grade(exercise, "spawns_a_process.py")
     time.sleep(0.2)
-    orphans = [p for p in psutil.process_iter(["cmdline"]) if "course-fixture-orphan" in " ".join(p.info["cmdline"] or [])]
+    orphans = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "course-fixture-orphan" in " ".join(p.info["cmdline"] or [])
+    ]
     assert not orphans
 
 
@@ -153,22 +167,40 @@ def test_fifty_checks_in_a_row_leave_nothing_behind(exercise):
     children_before = {p.pid for p in psutil.Process().children(recursive=True)}
     for _ in range(50):
         assert grade(exercise, "passes.py").status == "pass"
-    assert leftovers(os.environ["DATABASE_URL"], os.getpid()) == {"databases": 0, "roles": 0, "connections": 0}
+    assert leftovers(os.environ["DATABASE_URL"], os.getpid()) == {
+        "databases": 0,
+        "roles": 0,
+        "connections": 0,
+    }
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= children_before
 
 
 def test_the_forked_child_of_watch_grades_the_same(exercise):
     for name in ("passes.py", "untouched_stub.py", "wrong_result.py", "os_exit_zero.py"):
         spawned, forked = grade(exercise, name), grade(exercise, name, launcher=grader.fork_child)
-        assert (spawned.status, [c.status for c in spawned.checks]) == (forked.status, [c.status for c in forked.checks])
+        assert (spawned.status, [c.status for c in spawned.checks]) == (
+            forked.status,
+            [c.status for c in forked.checks],
+        )
 
 
 def test_a_killed_grader_leaves_nothing_once_the_next_check_sweeps(exercise, tmp_path):
     pidfile = tmp_path / "pid"
     env = {**os.environ, "COURSE_ROOT": str(FIXTURE), "FIXTURE_PIDFILE": str(pidfile)}
-    proc = subprocess.Popen([sys.executable, "-m", "course.cli", "check", "demo/add", "-s",
-                             str(SUBMISSIONS / "blocks_the_loop.py")], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "course.cli",
+            "check",
+            "demo/add",
+            "-s",
+            str(SUBMISSIONS / "blocks_the_loop.py"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 20
     while not pidfile.exists() or not pidfile.read_text():
         assert time.monotonic() < deadline, "the check never started"

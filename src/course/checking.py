@@ -47,7 +47,9 @@ def check_timeout(seconds: float) -> Callable[[Callable], Callable]:
     return mark
 
 
-async def wait_until(predicate: Callable[[], Awaitable[bool] | bool], timeout: float, interval: float = 0.01) -> bool:
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool] | bool], timeout: float, interval: float = 0.01
+) -> bool:
     """Poll `predicate` until it is true or `timeout` passes; True if it became true."""
     deadline = time.monotonic() + timeout
     while True:
@@ -119,7 +121,9 @@ class Database:
     async def observer(self) -> asyncpg.Connection:
         """A separate connection for looking at the server, never handed to the submission."""
         if self._observer is None or self._observer.is_closed():
-            self._observer = await asyncpg.connect(self.dsn, server_settings={"application_name": "course-observer"})
+            self._observer = await asyncpg.connect(
+                self.dsn, server_settings={"application_name": "course-observer"}
+            )
         return self._observer
 
     async def active_queries(self, tag: str) -> list[str]:

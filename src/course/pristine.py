@@ -41,13 +41,16 @@ def stub_text(ex: Exercise) -> str:
         return copy.read_text()
     rel = ex.relative(ex.stub)
     try:
-        committed = subprocess.run(["git", "show", f"HEAD:{rel}"], cwd=ex.module.root, capture_output=True,
-                                   text=True, timeout=10).stdout
+        committed = subprocess.run(
+            ["git", "show", f"HEAD:{rel}"], cwd=ex.module.root, capture_output=True, text=True, timeout=10
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         committed = ""
     if _is_stub(committed):
         return committed
     if ex.stub.exists() and _is_stub(ex.stub.read_text()):
         return ex.stub.read_text()
-    raise CourseError(f"No untouched copy of {rel} is left to restore.",
-                      "Fetch it from the course repository, e.g. `git checkout <first-commit> -- " + rel + "`.")
+    raise CourseError(
+        f"No untouched copy of {rel} is left to restore.",
+        "Fetch it from the course repository, e.g. `git checkout <first-commit> -- " + rel + "`.",
+    )

@@ -33,8 +33,15 @@ class InFlight:
     start the work. Each job waits for `release(i)` (or `release_all()`) unless created with `auto=True`.
     """
 
-    def __init__(self, n: int, *, results: list[Any] | None = None, fail: dict[int, BaseException] | None = None,
-                 delays: dict[int, float] | None = None, auto: bool = False) -> None:
+    def __init__(
+        self,
+        n: int,
+        *,
+        results: list[Any] | None = None,
+        fail: dict[int, BaseException] | None = None,
+        delays: dict[int, float] | None = None,
+        auto: bool = False,
+    ) -> None:
         self.jobs = [Job(i) for i in range(n)]
         self.results = results if results is not None else [f"result-{i}" for i in range(n)]
         self.fail = fail or {}

@@ -10,7 +10,12 @@ from rich.text import Text
 
 from course.grader import Verdict
 
-_MARK = {"pass": ("✓", "green"), "fail": ("✗", "red"), "error": ("!", "yellow"), "not attempted": ("·", "cyan")}
+_MARK = {
+    "pass": ("✓", "green"),
+    "fail": ("✗", "red"),
+    "error": ("!", "yellow"),
+    "not attempted": ("·", "cyan"),
+}
 
 
 def next_step(verdict: Verdict) -> str:
@@ -26,8 +31,17 @@ def render_text(verdict: Verdict, console: Console, *, verbose: bool = False) ->
     """One line per check, then the message and what to do next."""
     mark, colour = _MARK[verdict.status]
     ex = verdict.exercise
-    console.print(Text.assemble((f"{mark} {ex.id}", f"bold {colour}"), f"  {verdict.status}", (
-        f"  ({verdict.passed}/{len(verdict.checks)} checks, {verdict.duration:.2f} s)" if verdict.checks else "")))
+    console.print(
+        Text.assemble(
+            (f"{mark} {ex.id}", f"bold {colour}"),
+            f"  {verdict.status}",
+            (
+                f"  ({verdict.passed}/{len(verdict.checks)} checks, {verdict.duration:.2f} s)"
+                if verdict.checks
+                else ""
+            ),
+        )
+    )
     for check in verdict.checks:
         cmark, ccolour = _MARK["not attempted" if check.not_implemented else check.status]
         console.print(Text.assemble(f"  {cmark} ", (check.sentence, ccolour)))
@@ -78,13 +92,16 @@ def render_json(verdicts: list[Verdict]) -> str:
     """One verdict as its object; several (`--all`) as `{"version": 3, "results": [...]}` with totals."""
     if len(verdicts) == 1:
         return json.dumps(to_json(verdicts[0]), indent=2)
-    return json.dumps({
-        "version": 3,
-        "status": _overall(verdicts),
-        "score": sum(v.score for v in verdicts),
-        "points": sum(v.exercise.points for v in verdicts),
-        "results": [to_json(v) for v in verdicts],
-    }, indent=2)
+    return json.dumps(
+        {
+            "version": 3,
+            "status": _overall(verdicts),
+            "score": sum(v.score for v in verdicts),
+            "points": sum(v.exercise.points for v in verdicts),
+            "results": [to_json(v) for v in verdicts],
+        },
+        indent=2,
+    )
 
 
 def _overall(verdicts: list[Verdict]) -> str:
@@ -97,17 +114,29 @@ def render_junit(verdicts: list[Verdict]) -> str:
     suites = ET.Element("testsuites", name="course")
     for verdict in verdicts:
         checks = verdict.checks
-        suite = ET.SubElement(suites, "testsuite", name=verdict.exercise.id, tests=str(max(1, len(checks))),
-                              failures=str(sum(c.status == "fail" for c in checks)),
-                              errors=str(sum(c.status == "error" for c in checks) + (not checks)),
-                              time=f"{verdict.duration:.3f}")
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=verdict.exercise.id,
+            tests=str(max(1, len(checks))),
+            failures=str(sum(c.status == "fail" for c in checks)),
+            errors=str(sum(c.status == "error" for c in checks) + (not checks)),
+            time=f"{verdict.duration:.3f}",
+        )
         ET.SubElement(ET.SubElement(suite, "properties"), "property", name="status", value=verdict.status)
         if not checks:  # the file did not even load: one testcase carries the error
             case = ET.SubElement(suite, "testcase", classname=verdict.exercise.id, name="loads")
-            ET.SubElement(case, "error", message=verdict.message.splitlines()[0] if verdict.message else "error").text = verdict.message
+            ET.SubElement(
+                case, "error", message=verdict.message.splitlines()[0] if verdict.message else "error"
+            ).text = verdict.message
         for check in checks:
-            case = ET.SubElement(suite, "testcase", classname=verdict.exercise.id, name=check.name,
-                                 time=f"{check.duration:.3f}")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=verdict.exercise.id,
+                name=check.name,
+                time=f"{check.duration:.3f}",
+            )
             if check.status in ("fail", "error"):
                 tag = "failure" if check.status == "fail" else "error"
                 first = check.message.splitlines()[0] if check.message else check.status
@@ -127,8 +156,11 @@ def render_html(verdict: Verdict) -> str:
     rows = []
     for check in verdict.checks:
         cmark, _ = _MARK["not attempted" if check.not_implemented else check.status]
-        detail = "" if check.status == "pass" or check.not_implemented else (
-            f"<pre style='margin:2px 0 6px 1.5em;white-space:pre-wrap'>{escape(check.message)}</pre>")
+        detail = (
+            ""
+            if check.status == "pass" or check.not_implemented
+            else (f"<pre style='margin:2px 0 6px 1.5em;white-space:pre-wrap'>{escape(check.message)}</pre>")
+        )
         rows.append(f"<div>{cmark} {escape(check.sentence)}</div>{detail}")
     return (
         f"<div style='border-left:4px solid {colours[verdict.status]};padding:4px 10px'>"
@@ -141,7 +173,9 @@ def render_html(verdict: Verdict) -> str:
 def render_plain(verdict: Verdict) -> str:
     """The text/plain twin of `render_html`: deterministic, one line per check."""
     mark, _ = _MARK[verdict.status]
-    lines = [f"{mark} {verdict.exercise.id}: {verdict.status} ({verdict.passed}/{len(verdict.checks)} checks)"]
+    lines = [
+        f"{mark} {verdict.exercise.id}: {verdict.status} ({verdict.passed}/{len(verdict.checks)} checks)"
+    ]
     for check in verdict.checks:
         cmark, _ = _MARK["not attempted" if check.not_implemented else check.status]
         lines.append(f"  {cmark} {check.sentence}")

@@ -39,7 +39,9 @@ def url_for(admin_url: str, *, user: str, password: str, database: str) -> str:
     """The admin URL with another user, password and database (host, port and options kept)."""
     parts = urlsplit(admin_url)
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, f"{quote(user)}:{quote(password)}@{host}", f"/{database}", parts.query, ""))
+    return urlunsplit(
+        (parts.scheme, f"{quote(user)}:{quote(password)}@{host}", f"/{database}", parts.query, "")
+    )
 
 
 def _ident(name: str) -> str:
@@ -147,7 +149,9 @@ async def ensure_lab(admin: asyncpg.Connection, admin_url: str, password: str) -
     """The learner's own database for notebook demos: role and database `course_lab`. Returns its URL."""
     exists = await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", LAB_NAME)
     verb = "ALTER" if exists else "CREATE"
-    await admin.execute(f"{verb} ROLE {LAB_NAME} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'")
+    await admin.execute(
+        f"{verb} ROLE {LAB_NAME} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
+    )
     if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", LAB_NAME):
         await admin.execute(f"CREATE DATABASE {LAB_NAME} TEMPLATE {TEMPLATE} OWNER {LAB_NAME}")
         await admin.execute(f"REVOKE CONNECT ON DATABASE {LAB_NAME} FROM PUBLIC")

@@ -69,8 +69,10 @@ def run(course: Course, exercise_id: str | None, out: Console, *, max_checks: in
                     return
                 if following != ex:
                     ex = following
-                    out.print(f"\nNext exercise: [bold]{ex.id}[/] ({ex.relative(ex.stub)}); read "
-                              f"{ex.relative(ex.notebook)}")
+                    out.print(
+                        f"\nNext exercise: [bold]{ex.id}[/] ({ex.relative(ex.stub)}); read "
+                        f"{ex.relative(ex.notebook)}"
+                    )
                     seen = _mtime(ex)
                     verdict = grader.Verdict(ex, ex.stub, "not attempted")
             now = _mtime(ex)
