@@ -118,10 +118,10 @@ def bench_sandbox(n: int) -> None:
         admin = await asyncpg.connect(server.admin_url)
         created, dropped = [], []
         try:
-            await sandbox.ensure_template(admin)
+            template = await sandbox.ensure_template(admin, server.admin_url)
             for _ in range(n):
                 t = time.perf_counter()
-                box = await sandbox.create(admin, server.admin_url)
+                box = await sandbox.create(admin, server.admin_url, template)
                 created.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 await sandbox.drop(admin, box.name)

@@ -380,8 +380,7 @@ def db_reset() -> None:
         admin = await asyncpg.connect(server.admin_url)
         try:
             dropped = await sandbox.sweep(admin, server.admin_url, everything=True)
-            await sandbox.drop_lab(admin)
-            await admin.execute(f"DROP DATABASE IF EXISTS {sandbox.TEMPLATE} WITH (FORCE)")
+            await sandbox.drop_lab_and_templates(admin)
             return dropped
         finally:
             await admin.close()

@@ -386,8 +386,8 @@ def grade(
     try:
         admin = loop.run_until_complete(_admin_connect(server))
         try:
-            loop.run_until_complete(_prepare(admin, server.admin_url))
-            box = loop.run_until_complete(sandbox.create(admin, server.admin_url))
+            template = loop.run_until_complete(_prepare(admin, server.admin_url))
+            box = loop.run_until_complete(sandbox.create(admin, server.admin_url, template))
             try:
                 verdict = _run(exercise, submission, expected, box, launcher, limit, loop, admin)
             finally:
@@ -444,6 +444,6 @@ async def _admin_connect(server: dbmod.Server):
         ) from None
 
 
-async def _prepare(admin, admin_url: str) -> None:
+async def _prepare(admin, admin_url: str) -> str:
     await sandbox.sweep(admin, admin_url)
-    await sandbox.ensure_template(admin)
+    return await sandbox.ensure_template(admin, admin_url)

@@ -36,8 +36,8 @@ async def prepare(server: dbmod.Server | None = None) -> str:
     await dbmod.check_reachable(server)
     admin = await asyncpg.connect(server.admin_url)
     try:
-        await sandbox.ensure_template(admin)
-        return await sandbox.ensure_lab(admin, server.admin_url, _password())
+        template = await sandbox.ensure_template(admin, server.admin_url)
+        return await sandbox.ensure_lab(admin, server.admin_url, _password(), template)
     finally:
         await admin.close()
 

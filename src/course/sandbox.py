@@ -7,17 +7,21 @@ those whose grader died (same machine) or that are older than any time limit.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
-TEMPLATE = "course_template"
-# Bump when what the template holds changes; the template is rebuilt when its comment differs.
-TEMPLATE_VERSION = "course-template v1"
+TEMPLATE_PREFIX = "course_template_"
+# Owns the shop tables in the template, and so in every clone; each check's role is made a member, so it
+# may read, write and alter them (and, say, make a constraint deferrable) without a change of owner.
+SHOP_OWNER = "course_shop_owner"
+_SHOP_SOURCE = Path(__file__).with_name("shop.py")
 CHECK_PREFIX = "course_chk_"
 CHECK_LIKE = r"course\_chk\_%"  # LIKE pattern: `_` alone would match any character
 LAB_NAME = "course_lab"
@@ -98,34 +102,58 @@ async def drop(admin: asyncpg.Connection, name: str) -> None:
     await admin.execute(f"DROP ROLE IF EXISTS {_ident(name)}")
 
 
-async def ensure_template(admin: asyncpg.Connection) -> None:
-    """Create or rebuild the template every check database is cloned from."""
-    comment = await admin.fetchval(
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", TEMPLATE
-    )
-    if comment == TEMPLATE_VERSION:
-        return
+READY = "course template: ready"
+
+
+def template_name() -> str:
+    """One template per version of the shop domain, so two versions of the course never fight over it."""
+    return TEMPLATE_PREFIX + hashlib.sha256(_SHOP_SOURCE.read_bytes()).hexdigest()[:12]
+
+
+async def ensure_template(admin: asyncpg.Connection, admin_url: str) -> str:
+    """Create, if missing, the template every check database is cloned from; return its name."""
+    name = template_name()
+    query = "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1"
+    if await admin.fetchval(query, name) == READY:
+        return name
     # Two graders may find it missing at once: build it under a lock, then look again.
-    await admin.execute("SELECT pg_advisory_lock(hashtext($1))", TEMPLATE)
+    await admin.execute("SELECT pg_advisory_lock(hashtext($1))", name)
     try:
-        comment = await admin.fetchval(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", TEMPLATE
-        )
-        if comment != TEMPLATE_VERSION:
-            await _build_template(admin)
+        if await admin.fetchval(query, name) != READY:
+            await _build_template(admin, admin_url, name)
     finally:
-        await admin.execute("SELECT pg_advisory_unlock(hashtext($1))", TEMPLATE)
+        await admin.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+    return name
 
 
-async def _build_template(admin: asyncpg.Connection) -> None:
-    await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
-    await admin.execute(f"CREATE DATABASE {TEMPLATE}")
-    await admin.execute(f"REVOKE CONNECT ON DATABASE {TEMPLATE} FROM PUBLIC")
-    # Later modules load their schema into the template here (see TEMPLATE_VERSION).
-    await admin.execute(f"COMMENT ON DATABASE {TEMPLATE} IS '{TEMPLATE_VERSION}'")
+async def _build_template(admin: asyncpg.Connection, admin_url: str, name: str) -> None:
+    await admin.execute(f"DROP DATABASE IF EXISTS {_ident(name)} WITH (FORCE)")
+    if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", SHOP_OWNER):
+        await admin.execute(f"CREATE ROLE {SHOP_OWNER} NOLOGIN")
+    # A CREATEROLE (non-superuser) admin must be a member to create tables as that role.
+    await admin.execute(f"GRANT {SHOP_OWNER} TO CURRENT_USER")
+    await admin.execute(f"CREATE DATABASE {_ident(name)}")
+    await admin.execute(f"REVOKE CONNECT ON DATABASE {_ident(name)} FROM PUBLIC")
+    from course import shop  # SQLAlchemy is imported only when the template is (re)built
+
+    conn = await asyncpg.connect(url_with_database(admin_url, name))
+    try:
+        await conn.execute(f"GRANT CREATE, USAGE ON SCHEMA public TO {SHOP_OWNER}")
+        await conn.execute(f"SET ROLE {SHOP_OWNER}")
+        async with conn.transaction():
+            for statement in shop.ddl():
+                await conn.execute(statement)
+    finally:
+        await conn.close()  # nobody may stay connected to a template
+    await admin.execute(f"COMMENT ON DATABASE {_ident(name)} IS '{READY}'")
 
 
-async def create(admin: asyncpg.Connection, admin_url: str) -> Sandbox:
+def url_with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+
+
+async def create(admin: asyncpg.Connection, admin_url: str, template: str) -> Sandbox:
     """A fresh non-superuser role owning a fresh database cloned from the template."""
     name = f"{CHECK_PREFIX}{os.getpid()}_{int(time.time())}_{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(18)
@@ -136,7 +164,8 @@ async def create(admin: asyncpg.Connection, admin_url: str) -> Sandbox:
     )
     try:
         await admin.execute(f"ALTER ROLE {ident} SET statement_timeout = '{STATEMENT_TIMEOUT}'")
-        await admin.execute(f"CREATE DATABASE {ident} TEMPLATE {TEMPLATE} OWNER {ident}")
+        await admin.execute(f"GRANT {SHOP_OWNER} TO {ident}")
+        await admin.execute(f"CREATE DATABASE {ident} TEMPLATE {_ident(template)} OWNER {ident}")
         await admin.execute(f"REVOKE CONNECT ON DATABASE {ident} FROM PUBLIC")
         await admin.execute(f"GRANT CONNECT ON DATABASE {ident} TO {ident}")
     except BaseException:
@@ -145,23 +174,29 @@ async def create(admin: asyncpg.Connection, admin_url: str) -> Sandbox:
     return Sandbox(name=name, url=url_for(admin_url, user=name, password=password, database=name))
 
 
-async def ensure_lab(admin: asyncpg.Connection, admin_url: str, password: str) -> str:
+async def ensure_lab(admin: asyncpg.Connection, admin_url: str, password: str, template: str) -> str:
     """The learner's own database for notebook demos: role and database `course_lab`. Returns its URL."""
     exists = await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", LAB_NAME)
     verb = "ALTER" if exists else "CREATE"
     await admin.execute(
         f"{verb} ROLE {LAB_NAME} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
     )
+    await admin.execute(f"GRANT {SHOP_OWNER} TO {LAB_NAME}")
     if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", LAB_NAME):
-        await admin.execute(f"CREATE DATABASE {LAB_NAME} TEMPLATE {TEMPLATE} OWNER {LAB_NAME}")
+        await admin.execute(f"CREATE DATABASE {LAB_NAME} TEMPLATE {_ident(template)} OWNER {LAB_NAME}")
         await admin.execute(f"REVOKE CONNECT ON DATABASE {LAB_NAME} FROM PUBLIC")
         await admin.execute(f"GRANT CONNECT ON DATABASE {LAB_NAME} TO {LAB_NAME}")
     return url_for(admin_url, user=LAB_NAME, password=password, database=LAB_NAME)
 
 
-async def drop_lab(admin: asyncpg.Connection) -> None:
+async def drop_lab_and_templates(admin: asyncpg.Connection) -> None:
+    """For `course db reset`: the lab database and role, and every template (they are rebuilt on demand)."""
     await admin.execute(f"DROP DATABASE IF EXISTS {LAB_NAME} WITH (FORCE)")
     await admin.execute(f"DROP ROLE IF EXISTS {LAB_NAME}")
+    for row in await admin.fetch(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'course\\_template\\_%'"
+    ):
+        await admin.execute(f"DROP DATABASE IF EXISTS {_ident(row[0])} WITH (FORCE)")
 
 
 async def terminate_backends(admin: asyncpg.Connection, name: str) -> int:

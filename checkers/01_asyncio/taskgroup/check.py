@@ -134,6 +134,9 @@ async def test_values_come_back_in_input_order(sub, db):
     expect(result == expected,
            f"Called fetch_all(pool, {n} queries) and let them finish last-to-first: got {result!r}, expected "
            f"{expected!r} (input order, not the order they finished). {LESSON}")
+    expect(await wait_until(lambda: pool_checked_out(pool) == 0, 1.0),
+           f"Called fetch_all(pool, {n} queries): it returned, but 1 s later {pool_checked_out(pool)} of the pool's "
+           f"connections were still checked out, expected 0. Every connection must go back to the pool. {LESSON}")
 
 
 async def test_queries_run_concurrently(sub, db):
@@ -186,8 +189,8 @@ async def test_a_failing_query_propagates(sub, db):
 class Failure:
     """fetch_all on 5 queries where query 2 fails once the 4 others are sleeping on the server."""
 
-    def __init__(self, pool: asyncpg.Pool, tags: Tags, task: asyncio.Task, exc: BaseException | None) -> None:
-        self.pool, self.tags, self.task, self.exc = pool, tags, task, exc
+    def __init__(self, pool: asyncpg.Pool, tags: Tags) -> None:
+        self.pool, self.tags = pool, tags
 
     @classmethod
     async def run(cls, sub, db: Database, mine: set[asyncio.Task]) -> Failure:
@@ -216,7 +219,7 @@ class Failure:
                f"Called fetch_all(pool, {n} queries) where query {failing} fails with DivisionByZeroError: it "
                f"{'raised ' + describe(exc) if exc else 'returned ' + repr(task.result())}, expected the "
                f"DivisionByZeroError to propagate (alone or in an ExceptionGroup). {LESSON}")
-        return cls(pool, tags, task, exc)
+        return cls(pool, tags)
 
 
 async def test_a_failure_stops_the_sibling_queries_on_the_server(sub, db):

@@ -1,0 +1,24 @@
+# must fail: test_cancelling_during_work_ends_cancelled_and_releases_the_lock
+"""Releases the lock in `except Exception` and after a normal return: CancelledError is a BaseException, so a
+cancelled task skips both and leaves the lock held."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+
+T = TypeVar("T")
+
+
+async def with_advisory_lock(conn: asyncpg.Connection, key: int, work: Callable[[], Awaitable[T]]) -> T:
+    await conn.execute("SELECT pg_advisory_lock($1)", key)
+    try:
+        result = await work()
+    except Exception:
+        await conn.execute("SELECT pg_advisory_unlock($1)", key)
+        raise
+    await conn.execute("SELECT pg_advisory_unlock($1)", key)
+    return result

@@ -1,0 +1,28 @@
+"""Partial failures: keep what worked, record the expected failures, stop everything on a bug.
+
+Run every job of `jobs` concurrently, each under its own `timeout` (seconds), and return `(results, errors)`:
+`results` maps the name of each job that finished to its value; `errors` maps the name of each job that
+timed out (TimeoutError) or raised OSError or asyncpg.PostgresError to that exception instance. Those
+failures are expected: the other jobs go on. Any other exception is a bug: let it propagate as an exception
+group and cancel the jobs still running. The whole call takes about `timeout`, not the sum of the jobs.
+
+Read: notebooks/01_asyncio/02_taskgroup_and_timeouts.ipynb, "Exception groups and except*".
+Check: course check asyncio/partial_failures
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
+
+import asyncpg
+
+T = TypeVar("T")
+
+
+async def gather_partial(
+    jobs: Mapping[str, Callable[[], Awaitable[T]]], timeout: float
+) -> tuple[dict[str, T], dict[str, BaseException]]:
+    # TODO: your code here
+    raise NotImplementedError
