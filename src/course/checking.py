@@ -107,6 +107,7 @@ class Database:
         self._pools: list[asyncpg.Pool] = []
         self._conns: list[asyncpg.Connection] = []
         self._observer: asyncpg.Connection | None = None
+        self._engines: list[Any] = []
 
     async def pool(self, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
         pool = await asyncpg.create_pool(self.dsn, min_size=min_size, max_size=max_size, **kwargs)
@@ -117,6 +118,19 @@ class Database:
         conn = await asyncpg.connect(self.dsn, **kwargs)
         self._conns.append(conn)
         return conn
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """This database's URL for SQLAlchemy with the asyncpg driver."""
+        return self.dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    def engine(self, **kwargs: Any):
+        """An AsyncEngine on this database, disposed after the check."""
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(self.sqlalchemy_url, **kwargs)
+        self._engines.append(engine)
+        return engine
 
     async def observer(self) -> asyncpg.Connection:
         """A separate connection for looking at the server, never handed to the submission."""
@@ -137,6 +151,11 @@ class Database:
         return [r["query"] for r in rows]
 
     async def close(self) -> None:
+        for engine in self._engines:
+            try:
+                await asyncio.wait_for(engine.dispose(), 2.0)
+            except Exception:  # a connection a submission kept: the database is dropped after the run anyway
+                pass
         for conn in [*self._conns, self._observer]:
             if conn is not None and not conn.is_closed():
                 conn.terminate()

@@ -130,6 +130,14 @@ def _snapshot(checker: ModuleType) -> dict[str, tuple[int, int | None]]:
         asyncio.Semaphore,
         asyncio.BaseEventLoop,
     ]
+    if "sqlalchemy.ext.asyncio" in sys.modules:  # only when a checker uses it: importing it costs ~0.2 s
+        import sqlalchemy.event
+        from sqlalchemy.engine import Connection, Engine
+        from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+        for name in ("listen", "remove", "contains"):
+            add(f"sqlalchemy.event.{name}", getattr(sqlalchemy.event, name))
+        classes += [AsyncSession, AsyncEngine, AsyncConnection, Engine, Connection]
     for module in (checking, probes, checker):
         for name, obj in vars(module).items():
             if inspect.isfunction(obj):

@@ -125,20 +125,24 @@ class LoopLag:
         self.interval = interval
         self.lags: list[float] = []
         self._task: asyncio.Task | None = None
+        self._beat_started = 0.0
 
     async def _beat(self) -> None:
         while True:
-            before = time.perf_counter()
+            self._beat_started = time.perf_counter()
             await asyncio.sleep(self.interval)
-            self.lags.append(max(0.0, time.perf_counter() - before - self.interval))
+            self.lags.append(max(0.0, time.perf_counter() - self._beat_started - self.interval))
 
     async def __aenter__(self) -> LoopLag:
+        self._beat_started = time.perf_counter()
         self._task = asyncio.create_task(self._beat())
         await asyncio.sleep(0)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
+        # The beat in progress may be the late one (a block just before the exit): count how late it is.
+        self.lags.append(max(0.0, time.perf_counter() - self._beat_started - self.interval))
         self._task.cancel()
         try:
             await self._task
@@ -178,3 +182,90 @@ def other_tasks(mine: set[asyncio.Task]) -> list[asyncio.Task]:
     """Tasks still pending in this loop apart from `mine` and the current one: work nobody waits for."""
     current = asyncio.current_task()
     return [t for t in asyncio.all_tasks() if t is not current and t not in mine and not t.done()]
+
+
+class StatementCounter:
+    """Records every statement an SQLAlchemy engine sends to the server (one entry per round trip).
+
+    `executemany` batches count once, with the number of parameter sets they carried; that is how "no round
+    trip per row" is told apart from "one INSERT per row".
+    """
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self._engine = getattr(engine, "sync_engine", engine)
+        self.statements: list[tuple[str, int]] = []
+        event.listen(self._engine, "before_cursor_execute", self._record)
+
+    def _record(
+        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        rows = len(parameters) if executemany and parameters is not None else 1
+        self.statements.append((" ".join(statement.split()), rows))
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def matching(self, word: str) -> list[str]:
+        """Statements starting with `word` (SELECT, INSERT, UPDATE, ...), case-insensitive."""
+        return [s for s, _ in self.statements if s.upper().startswith(word.upper())]
+
+    def summary(self, limit: int = 8) -> str:
+        """The first statements, shortened: evidence for a failure message."""
+        lines = [
+            f"  {i + 1}. {s[:110]}" + (f"  [x{rows} rows]" if rows > 1 else "")
+            for i, (s, rows) in enumerate(self.statements[:limit])
+        ]
+        more = len(self.statements) - limit
+        return "\n".join(lines + ([f"  ... and {more} more"] if more > 0 else []))
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        if event.contains(self._engine, "before_cursor_execute", self._record):
+            event.remove(self._engine, "before_cursor_execute", self._record)
+
+
+def spy_connection_class() -> type:
+    """An asyncpg Connection class that records each call that makes a round trip (for `connection_class=`)."""
+    import asyncpg
+
+    class SpyConnection(asyncpg.Connection):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.calls: list[str] = []
+
+        async def execute(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append("execute")
+            return await super().execute(*args, **kwargs)
+
+        async def executemany(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append("executemany")
+            return await super().executemany(*args, **kwargs)
+
+        async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append("fetch")
+            return await super().fetch(*args, **kwargs)
+
+        async def fetchval(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append("fetchval")
+            return await super().fetchval(*args, **kwargs)
+
+        async def fetchrow(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append("fetchrow")
+            return await super().fetchrow(*args, **kwargs)
+
+        async def copy_records_to_table(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append("copy_records_to_table")
+            return await super().copy_records_to_table(*args, **kwargs)
+
+        async def copy_to_table(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append("copy_to_table")
+            return await super().copy_to_table(*args, **kwargs)
+
+    return SpyConnection

@@ -182,10 +182,15 @@ async def ensure_lab(admin: asyncpg.Connection, admin_url: str, password: str, t
         f"{verb} ROLE {LAB_NAME} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
     )
     await admin.execute(f"GRANT {SHOP_OWNER} TO {LAB_NAME}")
-    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", LAB_NAME):
+    cloned_from = await admin.fetchval(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", LAB_NAME
+    )
+    if cloned_from != template:  # missing, or made from an older shop schema: demo data is disposable
+        await admin.execute(f"DROP DATABASE IF EXISTS {LAB_NAME} WITH (FORCE)")
         await admin.execute(f"CREATE DATABASE {LAB_NAME} TEMPLATE {_ident(template)} OWNER {LAB_NAME}")
         await admin.execute(f"REVOKE CONNECT ON DATABASE {LAB_NAME} FROM PUBLIC")
         await admin.execute(f"GRANT CONNECT ON DATABASE {LAB_NAME} TO {LAB_NAME}")
+        await admin.execute(f"COMMENT ON DATABASE {LAB_NAME} IS '{template}'")
     return url_for(admin_url, user=LAB_NAME, password=password, database=LAB_NAME)
 
 
