@@ -134,6 +134,16 @@ def test_an_unreachable_database_exits_2_and_says_how_to_start_it(course_dir):
     assert result.returncode == 2
     assert "Cannot reach the course database" in result.stderr and "Next:" in result.stderr
     assert "hunter2" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+    as_json = run(
+        course_dir,
+        "check",
+        "demo/add",
+        "--format",
+        "json",
+        env={"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:9/x"},
+    )
+    assert as_json.returncode == 2 and json.loads(as_json.stdout)["status"] == "error"
+    assert "hunter2" not in as_json.stdout
 
 
 def test_an_unknown_exercise_lists_the_known_ones(course_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -163,7 +164,14 @@ def check(
     verdicts = []
     for ex in exercises:
         target = ex.solution if solution else _resolve_submission(ex, submission)
-        verdict = grader.grade(ex, target)
+        try:
+            verdict = grader.grade(ex, target)
+        except CourseError as exc:
+            if fmt is Format.json:  # a CI job still gets a report it can parse, with status "error"
+                sys.stdout.write(
+                    json.dumps({"version": 3, "status": "error", "message": str(exc), "tests": []}) + "\n"
+                )
+            raise
         if not solution and submission is None:
             progress.record(ex.id, verdict.status)
         verdicts.append(verdict)
