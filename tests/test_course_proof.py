@@ -83,20 +83,52 @@ def test_every_exercise_ships_anti_solutions_and_a_variant(exercise_id):
     assert list(ex.checker_dir.glob("variant_*.py")), f"{exercise_id} has no correct variant"
 
 
-def _without_bodies(path: Path) -> str:
-    """The file with every function body emptied: what stub and solution must share."""
+def _interface(path: Path) -> dict[str, str]:
+    """What stub and solution must share: the module docstring, the imports, and every signature."""
     tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            doc = ast.get_docstring(node)
-            node.body = [ast.Expr(ast.Constant(doc))] if doc else [ast.Pass()]
-    return ast.dump(tree)
+    shape = {
+        "docstring": ast.get_docstring(tree) or "",
+        "imports": "\n".join(
+            sorted(ast.dump(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+        ),
+    }
+
+    def signatures(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                shape[prefix + node.name] = ast.dump(
+                    ast.Module(
+                        body=[
+                            ast.FunctionDef(
+                                node.name, node.args, [ast.Pass()], node.decorator_list, node.returns, None
+                            )
+                        ],
+                        type_ignores=[],
+                    )
+                )
+                shape[prefix + node.name] += type(node).__name__ + (ast.get_docstring(node) or "")
+            elif isinstance(node, ast.ClassDef):
+                signatures(node.body, f"{prefix}{node.name}.")
+
+    signatures(tree.body, "")
+    return shape
 
 
 @pytest.mark.parametrize("exercise_id", EXERCISES)
 def test_stub_and_solution_differ_only_in_the_learners_work(exercise_id):
     ex = EXERCISES[exercise_id]
-    stub = ex.stub.read_text()
-    assert "# TODO" in stub and "raise NotImplementedError" in stub
-    assert ast.get_docstring(ast.parse(stub)), "a stub opens with a docstring that states the task"
-    assert _without_bodies(ex.stub) == _without_bodies(ex.solution)
+    stub_text = ex.stub.read_text()
+    assert "# TODO" in stub_text and "raise NotImplementedError" in stub_text
+    stub, solution = _interface(ex.stub), _interface(ex.solution)
+    assert stub["docstring"], "a stub opens with a docstring that states the task"
+    assert stub["docstring"] == solution["docstring"] and stub["imports"] == solution["imports"]
+    # Every function the stub asks for has the same signature (and docstring) in the solution.
+    shared = {
+        name: shape
+        for name, shape in stub.items()
+        if name not in ("docstring", "imports") and name in solution
+    }
+    assert shared == {name: solution[name] for name in shared}
+    asked = [n for n in stub if n not in ("docstring", "imports") and not n.startswith("_")]
+    missing = [n for n in asked if n not in solution and "." not in n]
+    assert not missing, f"the solution lacks {missing}"

@@ -1,0 +1,25 @@
+# must fail: test_copy_products_is_a_single_copy_round_trip
+"""Uses executemany with an INSERT instead of COPY: correct rows, but not COPY."""
+
+from __future__ import annotations
+
+import asyncpg
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from course.shop import Product
+
+
+
+async def bulk_insert_products(session: AsyncSession, rows: list[dict], chunk_size: int = 1000) -> int:
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    for start in range(0, len(rows), chunk_size):
+        await session.execute(insert(Product), rows[start : start + chunk_size])
+    return len(rows)
+
+
+
+async def copy_products(conn: asyncpg.Connection, rows: list[tuple[str, str, int]]) -> int:
+    await conn.executemany("INSERT INTO products (sku, name, price_cents) VALUES ($1, $2, $3)", rows)
+    return len(rows)

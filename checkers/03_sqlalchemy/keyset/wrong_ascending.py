@@ -1,0 +1,57 @@
+# must fail: test_first_page_is_the_newest_orders
+"""Oldest first: the keyset is right but the direction is not (ascending order, > comparison)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from course.shop import Order
+
+SECRET = secrets.token_bytes(32)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(value: object) -> str:
+    payload = json.dumps(value).encode()
+    return f"{_b64(payload)}.{_b64(hmac.new(SECRET, payload, hashlib.sha256).digest())}"
+
+
+def unsign(cursor: str) -> object:
+    try:
+        payload_part, signature_part = cursor.split(".")
+        payload, signature = _unb64(payload_part), _unb64(signature_part)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("malformed cursor") from exc
+    if not hmac.compare_digest(signature, hmac.new(SECRET, payload, hashlib.sha256).digest()):
+        raise ValueError("invalid cursor")
+    return json.loads(payload)
+
+
+async def orders_page(
+    session: AsyncSession, *, limit: int, after: str | None = None
+) -> tuple[list[Order], str | None]:
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    stmt = select(Order).order_by(Order.created_at, Order.id).limit(limit + 1)
+    if after is not None:
+        created_at, order_id = unsign(after)
+        stmt = stmt.where(tuple_(Order.created_at, Order.id) > tuple_(datetime.fromisoformat(created_at), uuid.UUID(order_id)))
+    rows = list((await session.scalars(stmt)).all())
+    page = rows[:limit]
+    return page, sign([page[-1].created_at.isoformat(), str(page[-1].id)]) if len(rows) > limit else None

@@ -1,0 +1,50 @@
+"""Unit of work: place an order, with its items, in one transaction.
+
+`place_order(engine, user_id, items)` creates an `Order` for `user_id` with one `OrderItem` per
+`(sku, quantity)` pair of `items` (a repeated sku gives two items), each at the product's current
+`price_cents`, and `total_cents` the sum of quantity x price. Everything happens in one transaction:
+- no items, or a quantity below 1: `ValueError`, before anything is sent to the database;
+- an unknown sku: `LookupError`; in both cases nothing is persisted.
+Fetch the products in one query, whatever the number of items. Return the order with its items loaded:
+the caller reads it after your session is closed.
+
+Read: notebooks/03_sqlalchemy/03_writing_well.ipynb, "The unit of work".
+Check: course check sqlalchemy/unit_of_work
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from course.shop import Order, OrderItem, Product
+
+
+async def place_order(engine: AsyncEngine, user_id: UUID, items: list[tuple[str, int]]) -> Order:
+    if not items:
+        raise ValueError("an order needs at least one item")
+    for sku, quantity in items:
+        if quantity < 1:
+            raise ValueError(f"quantity of {sku!r} must be at least 1, got {quantity}")
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as session, session.begin():
+        skus = {sku for sku, _ in items}
+        found = await session.scalars(select(Product).where(Product.sku.in_(skus)))
+        products = {product.sku: product for product in found}
+        unknown = sorted(skus - products.keys())
+        if unknown:
+            raise LookupError(f"unknown sku: {', '.join(unknown)}")
+        order = Order(
+            user_id=user_id,
+            total_cents=sum(products[sku].price_cents * quantity for sku, quantity in items),
+            items=[
+                OrderItem(
+                    product=products[sku], quantity=quantity, unit_price_cents=products[sku].price_cents
+                )
+                for sku, quantity in items
+            ],
+        )
+        session.add(order)
+    return order
