@@ -376,17 +376,27 @@ def main(job: dict, result_fd: int) -> None:
 def _missing(module: ModuleType, requires: dict[str, str]) -> str:
     problems = []
     for name, signature in requires.items():
-        obj = getattr(module, name, None)
+        try:
+            obj = getattr(module, name, None)
+        except NotImplementedError:  # a stub's placeholder (module __getattr__): the checks report it
+            continue
         if obj is None or not callable(obj):
             problems.append(f"expected `{signature}`")
             continue
         if signature.startswith("class "):
             continue
         wanted = signature.split("(", 1)[1].rsplit(")", 1)[0]
-        positional = [p.strip() for p in wanted.split(",") if p.strip() and not p.strip().startswith("*")]
-        positional = [p for p in positional if "=" not in p]
+        params = [p.strip() for p in wanted.split(",") if p.strip()]
+        star = next((i for i, p in enumerate(params) if p.startswith("*")), len(params))
+        positional = [p for p in params[:star] if "=" not in p]
+        # Parameters after `*` are keyword-only: the required ones are passed by name.
+        keywords = {
+            p.split(":")[0].strip(): None
+            for p in params[star + 1 :]
+            if "=" not in p and not p.startswith("**")
+        }
         try:
-            inspect.signature(obj).bind(*positional)
+            inspect.signature(obj).bind(*positional, **keywords)
         except TypeError:
             problems.append(f"`{name}` cannot be called as `{signature}`")
         except ValueError:

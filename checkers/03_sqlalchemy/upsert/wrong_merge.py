@@ -1,5 +1,6 @@
-# must fail: test_one_statement_for_all_rows_and_no_select
-"""session.merge() per row: merge looks each row up by primary key (a SELECT), and sku is not the key."""
+# must fail: test_existing_skus_get_new_name_price_and_updated_at_and_nothing_else_changes
+"""session.merge() per row: merge matches on the primary key, not on sku, so a row without an id is always
+inserted and an existing sku raises IntegrityError (and it is a statement per row)."""
 
 from __future__ import annotations
 
