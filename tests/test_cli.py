@@ -203,6 +203,7 @@ def test_lab_serves_jupyterlab_on_loopback_with_a_token(course_dir):
     import urllib.error
     import urllib.request
 
+    (course_dir / "notebooks").mkdir(exist_ok=True)
     (course_dir / "notebooks" / "00_welcome.ipynb").write_text(
         '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
     )

@@ -1,0 +1,45 @@
+# passes: AsyncExitStack in the lifespan, engine also yielded as lifespan state (request.state), no pool_pre_ping, asyncio.wait_for
+
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+HEALTH_TIMEOUT = 3.0  # seconds: well inside the 5 s the contract allows
+
+
+async def _ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def create_app(database_url: str) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, AsyncEngine]]:
+        async with AsyncExitStack() as stack:
+            # No pre-ping: a dead pooled connection fails one health call, which invalidates the pool.
+            engine = create_async_engine(database_url, connect_args={"timeout": HEALTH_TIMEOUT})
+            stack.push_async_callback(engine.dispose)
+            await asyncio.wait_for(_ping(engine), 10)
+            app.state.engine = engine
+            yield {"engine": engine}  # also in request.state, the lifespan-state way
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/health")
+    async def health(request: Request) -> JSONResponse:
+        try:
+            await asyncio.wait_for(_ping(request.state.engine), HEALTH_TIMEOUT)
+        except (Exception, TimeoutError) as exc:  # any failure is "unhealthy", with a short reason
+            reason = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
+            return JSONResponse({"status": "unhealthy", "checks": {"database": reason}}, status_code=503)
+        return JSONResponse({"status": "healthy", "checks": {"database": "ok"}})
+
+    return app

@@ -1,0 +1,58 @@
+# must fail: test_recommend_pool_size_follows_littles_law_within_the_bounds
+"""recommend_pool_size never applies the per-instance cap: Little's law alone can exceed max_connections.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def recommend_pool_size(
+    rps: float,
+    hold_seconds: float,
+    *,
+    safety: float = 2.0,
+    minimum: int = 5,
+    instances: int = 1,
+    max_connections: int = 100,
+    reserved: int = 10,
+) -> int:
+    """Connections one instance's pool should hold for `rps` requests/s each holding one `hold_seconds`."""
+    if min(rps, hold_seconds, minimum, max_connections, reserved) < 0:
+        raise ValueError("inputs must not be negative")
+    if safety < 1:
+        raise ValueError("safety must be at least 1")
+    if instances < 1:
+        raise ValueError("instances must be at least 1")
+    if max_connections - reserved < 1:
+        raise ValueError("no connection left")
+    needed = math.ceil(rps * hold_seconds * safety - 1e-9)
+    return max(needed, minimum)
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int,
+    max_overflow: int,
+    pool_timeout: float = 30.0,
+    statement_timeout_ms: int = 30_000,
+    application_name: str = "course",
+) -> AsyncEngine:
+    """An engine with a bounded pool whose every connection carries the server settings."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        pool_recycle=30 * 60,
+        connect_args={
+            "server_settings": {
+                "statement_timeout": str(statement_timeout_ms),
+                "application_name": application_name,
+            }
+        },
+    )

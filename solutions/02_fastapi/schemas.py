@@ -1,0 +1,126 @@
+"""Product schemas: create, partial update (PATCH) and response models, and the routes that use them.
+
+`ProductCreate` validates input (unknown fields rejected; `sku` 1-32 of A-Z, 0-9, `-`; `price_cents` >= 0;
+at most 10 distinct `tags`), `ProductUpdate` has the same fields all optional, and PATCH changes exactly the
+fields sent (`null` for a field that cannot be null is a 422). `ProductResponse` is built from the ORM
+object and adds `price`, a decimal string ("12.34" for 1234 cents). `create_app(engine)` serves
+`POST /products` (201, 409 for a taken sku), `GET /products/{id}` and `PATCH /products/{id}` (200, 404);
+an id outside the integer range is a 404 or 422, never a 500.
+
+Read: notebooks/02_fastapi/03_schemas_and_validation.ipynb, "PATCH: the fields that were sent".
+Check: course check fastapi/schemas
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Path
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from course.shop import Product
+
+Sku = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Z0-9-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+PriceCents = Annotated[int, Field(ge=0, le=2**31 - 1)]  # the column is a 32-bit integer
+Tags = Annotated[list[str], Field(max_length=10)]
+ProductId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _distinct(tags: list[str]) -> list[str]:
+    if len(set(tags)) != len(tags):
+        raise ValueError("tags must not contain duplicates")
+    return tags
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    name: Name
+    price_cents: PriceCents
+    description: str = ""
+    tags: Tags = []
+    attributes: dict[str, Any] = {}
+
+    _tags = field_validator("tags")(_distinct)
+
+
+class ProductUpdate(BaseModel):
+    """Every field optional; the defaults are not validated, so an explicit `null` still fails the type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku = None  # type: ignore[assignment]
+    name: Name = None  # type: ignore[assignment]
+    price_cents: PriceCents = None  # type: ignore[assignment]
+    description: str = None  # type: ignore[assignment]
+    tags: Tags = None  # type: ignore[assignment]
+    attributes: dict[str, Any] = None  # type: ignore[assignment]
+
+    _tags = field_validator("tags")(_distinct)
+
+
+class ProductResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    sku: str
+    name: str
+    description: str
+    price_cents: int
+    tags: list[str]
+    attributes: dict[str, Any]
+    updated_at: datetime | None = None
+
+    @computed_field
+    @property
+    def price(self) -> str:
+        return f"{self.price_cents // 100}.{self.price_cents % 100:02d}"
+
+
+def create_app(engine: AsyncEngine) -> FastAPI:
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    app = FastAPI()
+
+    @app.post("/products", status_code=201, response_model=ProductResponse)
+    async def create_product(body: ProductCreate) -> Product:
+        async with sessions() as session:
+            product = Product(**body.model_dump())
+            session.add(product)
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                raise HTTPException(409, f"sku {body.sku} is taken") from None
+            await session.refresh(product)
+            return product
+
+    @app.get("/products/{product_id}", response_model=ProductResponse)
+    async def get_product(product_id: ProductId) -> Product:
+        async with sessions() as session:
+            product = await session.get(Product, product_id)
+            if product is None:
+                raise HTTPException(404, "product not found")
+            return product
+
+    @app.patch("/products/{product_id}", response_model=ProductResponse)
+    async def update_product(product_id: ProductId, body: ProductUpdate) -> Product:
+        async with sessions() as session:
+            product = await session.get(Product, product_id)
+            if product is None:
+                raise HTTPException(404, "product not found")
+            for field, value in body.model_dump(exclude_unset=True).items():
+                setattr(product, field, value)
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                raise HTTPException(409, "sku is taken") from None
+            await session.refresh(product)
+            return product
+
+    return app

@@ -1,0 +1,62 @@
+"""Settings: typed configuration from the environment and a `.env` file, with secrets kept secret.
+
+`Settings` reads variables prefixed `APP_` from the environment and from `.env` in the working directory (the
+real environment wins):
+- `database_url: str`, required; `postgres://` and `postgresql://` become `postgresql+asyncpg://` (kept as is);
+  any other scheme or driver is invalid;
+- `db_pool_size: int = 5`, from 1 to 20; `debug: bool = False`;
+- `api_key: SecretStr`, at least 32 characters, never visible in `repr`, `str` or `model_dump_json()`;
+- `cors_origins: list[str] = []`, from a JSON list or a comma-separated value.
+`get_settings()` returns the same object on every call and has `cache_clear()`. Bad or missing values raise
+pydantic's `ValidationError` naming the field.
+
+Read: notebooks/02_fastapi/01_app_lifecycle_and_settings.ipynb, "Settings with pydantic-settings".
+Check: course check fastapi/settings
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APP_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str
+    db_pool_size: int = Field(5, ge=1, le=20)
+    debug: bool = False
+    api_key: SecretStr = Field(min_length=32)
+    # NoDecode: the raw string reaches the validator, which accepts JSON or a comma-separated list.
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or not rest:
+            raise ValueError("expected a URL like postgresql+asyncpg://user:password@host/db")
+        if scheme in ("postgres", "postgresql"):
+            return f"postgresql+asyncpg://{rest}"
+        if scheme == "postgresql+asyncpg":
+            return value
+        raise ValueError(f"unsupported scheme {scheme!r}: use postgresql+asyncpg://")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

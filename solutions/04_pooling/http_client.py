@@ -1,0 +1,60 @@
+"""HTTP pools: one ClientSession, a bounded connector and a total timeout for every call to an upstream.
+
+`UpstreamClient(base_url, *, limit=100, limit_per_host=20, timeout=10.0)` is used as `async with
+UpstreamClient(...) as client:`. For its whole life it keeps ONE `aiohttp.ClientSession` whose
+`TCPConnector` opens at most `limit` connections (and `limit_per_host` per host) and reuses them
+(keep-alive); the session is closed when the block ends.
+- `await client.get_json(path)` GETs `base_url + path` (path starts with "/") and returns the decoded JSON;
+  a 4xx/5xx answer raises `aiohttp.ClientResponseError`, whatever the body; a call that takes more than
+  `timeout` seconds in total raises `TimeoutError`.
+- `await client.get_many(paths)` fetches them all concurrently (the connector is what bounds them) and
+  returns the results in input order.
+
+Read: notebooks/04_pooling/03_http_pools.ipynb, "One session, one connector".
+Check: course check pooling/http_client
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+
+
+class UpstreamClient:
+    """A JSON client for one upstream, with one pooled session for its whole life."""
+
+    def __init__(
+        self, base_url: str, *, limit: int = 100, limit_per_host: int = 20, timeout: float = 10.0
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._limit = limit
+        self._limit_per_host = limit_per_host
+        self._timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> UpstreamClient:
+        # Made here, inside the running loop: a session belongs to the loop it was created in.
+        connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=self._limit_per_host)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self._timeout),
+            raise_for_status=True,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def get_json(self, path: str) -> Any:
+        if self._session is None:
+            raise RuntimeError("use the client inside `async with UpstreamClient(...) as client:`")
+        async with self._session.get(self._base_url + path) as response:
+            return await response.json()
+
+    async def get_many(self, paths: Sequence[str]) -> list[Any]:
+        return list(await asyncio.gather(*(self.get_json(path) for path in paths)))
