@@ -4,7 +4,7 @@
 `postgresql+asyncpg://...`). Its lifespan creates, once for the app's life:
 - one `AsyncEngine` with `pool_size=recommend_pool_size(200, 0.05)` (its defaults otherwise) and a
   `max_overflow` of at most `pool_size`;
-- one `UpstreamClient(upstream_url, timeout=1.0)` (its default limits otherwise);
+- one `UpstreamClient(upstream_url, timeout=0.5)` (its default limits otherwise);
 and closes both at shutdown (`await engine.dispose()`, leave the client's `async with`).
 
 `GET /quote/{sku}?currency=EUR` (EUR when absent) reads the product's `price_cents` from Postgres and the
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from course.shop import Product
 
-UPSTREAM_TIMEOUT = 1.0
+UPSTREAM_TIMEOUT = 0.5
 
 
 def recommend_pool_size(

@@ -7,10 +7,12 @@ those whose grader died (same machine) or that are older than any time limit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -93,6 +95,14 @@ async def sweep(admin: asyncpg.Connection, admin_url: str, *, everything: bool =
     return dropped
 
 
+@contextlib.asynccontextmanager
+async def _parameter_acl_lock(admin: asyncpg.Connection) -> AsyncIterator[None]:
+    """Graders granting or revoking on one parameter at once fail with "tuple concurrently updated"."""
+    async with admin.transaction():
+        await admin.execute("SELECT pg_advisory_xact_lock(hashtext('course parameter acl'))")
+        yield
+
+
 async def drop(admin: asyncpg.Connection, name: str) -> None:
     """Drop a check's database and role, ending its sessions first (also those that lifted their timeouts)."""
     await admin.execute(
@@ -101,7 +111,8 @@ async def drop(admin: asyncpg.Connection, name: str) -> None:
     await admin.execute(f"DROP DATABASE IF EXISTS {_ident(name)} WITH (FORCE)")
     if await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name):
         # Revokes what was granted on shared objects (the deadlock_timeout parameter), or DROP ROLE refuses.
-        await admin.execute(f"DROP OWNED BY {_ident(name)}")
+        async with _parameter_acl_lock(admin):
+            await admin.execute(f"DROP OWNED BY {_ident(name)}")
         await admin.execute(f"DROP ROLE {_ident(name)}")
 
 
@@ -169,7 +180,8 @@ async def create(admin: asyncpg.Connection, admin_url: str, template: str) -> Sa
         await admin.execute(f"ALTER ROLE {ident} SET statement_timeout = '{STATEMENT_TIMEOUT}'")
         await admin.execute(f"GRANT {SHOP_OWNER} TO {ident}")
         if admin.get_server_version().major >= 15:  # lets checks show a deadlock in 0.1 s, not 1 s
-            await admin.execute(f"GRANT SET ON PARAMETER deadlock_timeout TO {ident}")
+            async with _parameter_acl_lock(admin):
+                await admin.execute(f"GRANT SET ON PARAMETER deadlock_timeout TO {ident}")
         await admin.execute(f"CREATE DATABASE {ident} TEMPLATE {_ident(template)} OWNER {ident}")
         await admin.execute(f"REVOKE CONNECT ON DATABASE {ident} FROM PUBLIC")
         await admin.execute(f"GRANT CONNECT ON DATABASE {ident} TO {ident}")

@@ -3,7 +3,9 @@
 The app runs in process over ASGI (with its lifespan run by asgi-lifespan), in process under uvicorn, and in
 a uvicorn process of its own (course.web.serve_in_subprocess) where SIGTERM and a database outage are observed
 from outside. Connections are counted in pg_stat_activity (every backend on this check's database other than
-the observer's). The outage is made the way an owner can without superuser rights: `ALTER DATABASE ...
+the observer's). A database that hangs (accepts
+bytes, never answers) is made with a small TCP relay in this process between the app and Postgres, which the
+check pauses. The outage is made the way an owner can without superuser rights: `ALTER DATABASE ...
 CONNECTION LIMIT 0` refuses new connections, and `pg_terminate_backend` ends the app's open ones (the
 check role may end backends of its own role); both are undone in a `finally`.
 """
@@ -295,3 +297,109 @@ async def test_health_is_503_while_the_database_refuses_and_200_when_back(sub, d
             )
     finally:
         await asyncio.to_thread(served.stop, 5.0)
+
+
+class Relay:
+    """A TCP relay between the app and Postgres that the check can pause: a database that hangs.
+
+    While paused, new connections are accepted but get no answer, and bytes on open ones are held back, so the
+    app sees neither an error nor a reply: only its own timeouts end the wait.
+    """
+
+    def __init__(self, db: Database) -> None:
+        url = make_url(db.sqlalchemy_url)
+        socket_dir = url.query.get("host")
+        self.url_parts = url
+        self.socket = f"{socket_dir}/.s.PGSQL.{url.port or url.query.get('port') or 5432}" if socket_dir else None
+        self.target = (url.host or "127.0.0.1", url.port or 5432)
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.AbstractServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        port = self.server.sockets[0].getsockname()[1]
+        u = self.url_parts
+        return f"postgresql+asyncpg://{u.username}:{u.password}@127.0.0.1:{port}/{u.database}"
+
+    async def start(self) -> Relay:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        try:
+            await self.flowing.wait()
+            if self.socket:
+                up_reader, up_writer = await asyncio.open_unix_connection(self.socket)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(*self.target)
+            self.writers.append(up_writer)
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        except (OSError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                await self.flowing.wait()
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def close(self) -> None:
+        self.flowing.set()
+        if self.server is not None:
+            self.server.close()
+        for writer in self.writers:
+            writer.close()
+
+
+@check_timeout(25)  # a server process, a hang of two health calls (up to 5 s each), a recovery
+async def test_health_answers_within_5_s_while_the_database_hangs(sub, db):
+    sub.create_app(db.sqlalchemy_url)
+    relay = await Relay(db).start()
+    try:
+        served = await asyncio.to_thread(serve_in_subprocess, _path(sub), "create_app", relay.url)
+        try:
+            async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
+                r, _, _ = await _timed_health(client)
+                expect(r is not None and r.status_code == 200, f"GET /health before the hang answered {r}.")
+                relay.flowing.clear()
+                for attempt in (1, 2):  # an open pooled connection first, then a new connection attempt
+                    r, took, error = await _timed_health(client)
+                    seen = f"{r.status_code} {_json(r)}" if r is not None else f"no answer within 10 s ({error})"
+                    # The contract's 5 s: a health check bounded at 2 to 4 s answers well inside it even on a
+                    # loaded machine; without a timeout of its own the app waits for as long as the client does.
+                    expect(
+                        r is not None and took < 5 and r.status_code == 503,
+                        f"GET /health #{attempt} while the database accepts connections but never answers: {seen} "
+                        f"after {took:.1f} s; expected 503 within 5 s. Bound the check with a timeout "
+                        "(asyncio.timeout around it, and a connect timeout on the engine). " + LESSON.format(HEALTH),
+                    )
+                relay.flowing.set()
+                last: list[str] = []
+
+                async def healthy() -> bool:
+                    r, _, error = await _timed_health(client)
+                    last[:] = [f"{r.status_code} {_json(r)}" if r is not None else error]
+                    return r is not None and r.status_code == 200
+
+                back = await wait_until(healthy, 5.0, 0.2)
+                expect(
+                    back,
+                    f"Once the database answered again, GET /health still answered {last[0]} for 5 s; expected 200 "
+                    "without a restart. " + LESSON.format(HEALTH),
+                )
+        finally:
+            relay.flowing.set()
+            await asyncio.to_thread(served.stop, 5.0)
+    finally:
+        await relay.close()

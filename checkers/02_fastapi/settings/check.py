@@ -48,14 +48,26 @@ def scenario(env: dict[str, str], dotenv: str | None = None) -> Iterator[Path]:
 
 
 def build(sub: Any, env: dict[str, str], dotenv: str | None = None) -> Any:
-    """Settings() in that scenario; NotImplementedError (a stub) goes through."""
+    """Settings() in that scenario, which must succeed; NotImplementedError (a stub) goes through."""
     with scenario(env, dotenv):
-        return sub.Settings()
+        try:
+            return sub.Settings()
+        except NotImplementedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any error here is the submission's
+            shown = {k: ("<api key>" if k == "APP_API_KEY" else v) for k, v in env.items()}
+            fail(
+                f"Settings() with the variables {shown}"
+                + (f" and a .env file {dotenv.replace(KEY, '<api key>')!r}" if dotenv else "")
+                + f" raised {type(exc).__name__}: {str(exc).replace(KEY, '<api key>')[:400]}\nExpected valid "
+                "settings. " + LESSON.format(SETTINGS)
+            )
 
 
 def _error(sub: Any, env: dict[str, str], dotenv: str | None = None) -> BaseException | None:
     try:
-        build(sub, env, dotenv)
+        with scenario(env, dotenv):
+            sub.Settings()
     except NotImplementedError:
         raise
     except Exception as exc:  # noqa: BLE001 - the kind of error is what is judged
@@ -221,6 +233,7 @@ async def test_missing_values_name_the_field(sub):
 
 
 async def test_get_settings_returns_one_cached_object(sub):
+    build(sub, BASE)  # the settings themselves must work first
     with scenario({**BASE, "APP_DB_POOL_SIZE": "4"}):
         expect(
             callable(getattr(sub.get_settings, "cache_clear", None)), "get_settings needs a cache_clear()."

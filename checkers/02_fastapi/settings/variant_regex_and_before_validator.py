@@ -11,7 +11,6 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-
 URL_RE = re.compile(r"(?:postgres|postgresql|postgresql\+asyncpg)://(?P<rest>.+)")
 
 

@@ -108,34 +108,50 @@ def submission_path() -> Path:
     fail("The checker could not find your file (a bug in the course, please report it).")
 
 
-async def run_suite(db: Database, app_file: Path | None, workdir: Path, *, stop_early: bool = False) -> Run:
-    """Run the learner's tests against the app in `app_file` (None: the real app) on an emptied database."""
-    conn = await db.observer()
-    await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-    report = workdir / "report.xml"
-    report.unlink(missing_ok=True)
-    ini = workdir / "pytest.ini"
-    ini.write_text("[pytest]\n")
-    env = {**os.environ, "DATABASE_URL": db.sqlalchemy_url, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("COURSE_USERS_APP", None)
-    if app_file is not None:
-        env["COURSE_USERS_APP"] = str(app_file)
-    args = [sys.executable, "-m", "pytest", str(submission_path()), "-c", str(ini), "--rootdir", str(workdir)]
-    args += ["-q", "-p", "no:cacheprovider", "--noconftest", f"--junitxml={report}", "--tb=short"]
-    if stop_early:
-        args.append("-x")
-    process = await asyncio.create_subprocess_exec(
-        *args, env=env, cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    try:
-        out, _ = await asyncio.wait_for(process.communicate(), 30)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        fail("Your tests did not finish within 30 s. Is a fixture waiting for something that never happens?")
-    output = out.decode(errors="replace")
-    if not report.exists():
-        fail(f"pytest could not run your file:\n{output[-1500:]}")
+async def run_suites(db: Database, apps: list[Path | None]) -> list[Run]:
+    """Run the learner's tests once per app (None: the real app), in one pytest process (run_suites.py)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        env = {
+            **os.environ,
+            "DATABASE_URL": db.sqlalchemy_url,
+            "CHECK_DSN": db.dsn,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        env.pop("COURSE_USERS_APP", None)
+        names = [str(app) if app else "-" for app in apps]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(HERE / "run_suites.py"),
+            str(submission_path()),
+            str(workdir),
+            *names,
+            env=env,
+            cwd=workdir,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            out, _ = await asyncio.wait_for(process.communicate(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            fail(
+                "Your tests did not finish within 30 s. Is a fixture waiting for something that never happens?"
+            )
+        output = out.decode(errors="replace")
+        chunks = output.split("=== run ")[1:]
+        runs = []
+        for i in range(len(apps)):
+            report = workdir / f"report_{i}.xml"
+            text = chunks[i] if i < len(chunks) else ""
+            if not report.exists():
+                fail(f"pytest could not run your file:\n{(text or output)[-1500:]}")
+            runs.append(_parse(report, text))
+        return runs
+
+
+def _parse(report: Path, output: str) -> Run:
     suite = ET.parse(report).getroot()
     suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
     total = int(suite.get("tests", 0))
@@ -159,8 +175,7 @@ async def leftover_rows(db: Database) -> dict[str, int]:
 
 
 async def test_your_tests_pass_against_the_app_and_leave_no_rows(db):
-    with tempfile.TemporaryDirectory() as tmp:
-        run = await run_suite(db, None, Path(tmp))
+    (run,) = await run_suites(db, [None])
     stub_surfaces(run)
     expect(
         run.passed + run.failed > 0,
@@ -183,8 +198,7 @@ async def test_your_tests_pass_against_the_app_and_leave_no_rows(db):
 
 
 async def test_your_tests_pass_against_an_equivalent_rewrite_of_the_app(db):
-    with tempfile.TemporaryDirectory() as tmp:
-        run = await run_suite(db, HERE / "app_rewritten.py", Path(tmp))
+    (run,) = await run_suites(db, [HERE / "app_rewritten.py"])
     stub_surfaces(run)
     expect(
         run.failed == 0 and run.passed > 0,
@@ -199,19 +213,18 @@ async def test_your_tests_pass_against_an_equivalent_rewrite_of_the_app(db):
 
 @check_timeout(40)
 async def test_your_tests_catch_every_broken_copy_of_the_app(db):
-    source = Path(users_app.__file__).read_text()
-    survivors: list[str] = []
+    source = Path(users_app.__file__).read_text()  # noqa: ASYNC240 - a small local file
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
+        files = []
         for i, (what, old, new) in enumerate(MUTANTS):
-            # Each mutant is one change; it must apply exactly once, or the course's app changed under it.
+            # One change each; it must apply exactly once, or the course's app changed under the mutant.
             assert source.count(old) == 1, f"mutant {what!r} no longer applies to course/apps/users.py"
-            mutant = workdir / f"mutant_{i}.py"
-            mutant.write_text(source.replace(old, new))
-            run = await run_suite(db, mutant, workdir, stop_early=True)
-            stub_surfaces(run)
-            if run.failed == 0:
-                survivors.append(what)
+            files.append(Path(tmp) / f"mutant_{i}.py")
+            files[-1].write_text(source.replace(old, new))
+        runs = await run_suites(db, files)
+    for run in runs:
+        stub_surfaces(run)
+    survivors = [what for (what, _, _), run in zip(MUTANTS, runs, strict=True) if run.failed == 0]
     expect(
         not survivors,
         f"{len(survivors)} of {len(MUTANTS)} broken copies of the app passed all your tests:\n"

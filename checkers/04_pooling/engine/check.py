@@ -249,7 +249,9 @@ async def test_every_connection_keeps_its_settings_also_after_check_in(sub, db):
         recycle = getattr(getattr(engine, "pool", None), "_recycle", None)
         expect(
             recycle == 1800,
-            f"{call}: the pool recycles connections after {recycle} s; expected pool_recycle=1800 (30 minutes). "
+            f"{call}: the pool recycles connections "
+            + ("never (pool_recycle=-1)" if recycle == -1 else f"after {recycle} s")
+            + "; expected pool_recycle=1800 (30 minutes). "
             + LESSON.format("An engine you can trust"),
         )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -100,6 +101,7 @@ def _swapped_in(path: str):  # noqa: ANN202 - returns the other file's create_ap
     spec = importlib.util.spec_from_file_location("course_apps_users_under_test", path)
     assert spec and spec.loader, path
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the models' annotations through it
     spec.loader.exec_module(module)
     return module.create_app
 
