@@ -21,13 +21,15 @@ $(STAMP): requirements.lock pyproject.toml
 start: $(STAMP)
 	$(BIN)/course lab --port $${COURSE_LAB_PORT:-8888}
 
-## test: everything, on a throwaway database (or DATABASE_URL): checkers, grader, CLI, notebooks
+## test: everything, on a throwaway database (or DATABASE_URL): checkers, grader, CLI, then the notebooks
+# The notebooks share the learner's lab database, so they run one after another; the rest runs on 2 workers.
 test: $(STAMP)
-	COURSE_GRADE=solutions $(BIN)/python -m pytest -n 2 --dist loadfile --nbval -q tests notebooks
+	COURSE_GRADE=solutions $(BIN)/python tests/with_db.py \
+		"$(BIN)/python -m pytest -n 2 --dist load -q tests && $(BIN)/python -m pytest --nbval -q notebooks"
 
 ## test-fast: the tests without the notebooks
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
+	$(BIN)/python tests/with_db.py "$(BIN)/python -m pytest -n 2 --dist load -q tests"
 
 ## bench: the speed numbers (check latency, watch latency, sandbox creation, start and test times)
 bench: $(STAMP)

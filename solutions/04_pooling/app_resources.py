@@ -97,9 +97,7 @@ def create_app(database_url: str, upstream_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool_size = recommend_pool_size(200, 0.05)
-        engine = create_async_engine(
-            database_url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True
-        )
+        engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
         try:
             async with UpstreamClient(upstream_url, timeout=UPSTREAM_TIMEOUT) as upstream:
                 app.state.engine, app.state.upstream = engine, upstream

@@ -362,7 +362,7 @@ class Relay:
             writer.close()
 
 
-@check_timeout(25)  # a server process, a hang of two health calls (up to 5 s each), a recovery
+@check_timeout(20)  # a server process, a health call during the hang (up to 5 s), a recovery
 async def test_health_answers_within_5_s_while_the_database_hangs(sub, db):
     sub.create_app(db.sqlalchemy_url)
     relay = await Relay(db).start()
@@ -373,7 +373,7 @@ async def test_health_answers_within_5_s_while_the_database_hangs(sub, db):
                 r, _, _ = await _timed_health(client)
                 expect(r is not None and r.status_code == 200, f"GET /health before the hang answered {r}.")
                 relay.flowing.clear()
-                for attempt in (1, 2):  # an open pooled connection first, then a new connection attempt
+                for attempt in (1,):  # one call: it meets an open pooled connection that never answers
                     r, took, error = await _timed_health(client)
                     seen = f"{r.status_code} {_json(r)}" if r is not None else f"no answer within 10 s ({error})"
                     # The contract's 5 s: a health check bounded at 2 to 4 s answers well inside it even on a
@@ -382,7 +382,8 @@ async def test_health_answers_within_5_s_while_the_database_hangs(sub, db):
                         r is not None and took < 5 and r.status_code == 503,
                         f"GET /health #{attempt} while the database accepts connections but never answers: {seen} "
                         f"after {took:.1f} s; expected 503 within 5 s. Bound the check with a timeout "
-                        "(asyncio.timeout around it, and a connect timeout on the engine). " + LESSON.format(HEALTH),
+                        "(asyncio.timeout around it, and a connect timeout on the engine), and leave room for cleanup: after a "
+                        "timeout SQLAlchemy gives the broken connection up to 2 s to close. " + LESSON.format(HEALTH),
                     )
                 relay.flowing.set()
                 last: list[str] = []

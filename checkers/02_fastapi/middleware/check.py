@@ -173,7 +173,7 @@ def _show(method: str, url: str, headers: dict, response: httpx.Response) -> str
 def _json(r: httpx.Response) -> dict:
     """The body as a dict, or {} when it is not a JSON object (the message then shows the raw text)."""
     try:
-        body = _json(r)
+        body = r.json()
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

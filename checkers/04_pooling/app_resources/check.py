@@ -64,7 +64,15 @@ class Served:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", RUNNER, path, json.dumps([database_url, upstream_url]), str(self.port)],
+            [
+                sys.executable,
+                "-I",
+                "-c",
+                RUNNER,
+                path,
+                json.dumps([database_url, upstream_url]),
+                str(self.port),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -238,7 +246,7 @@ async def test_quotes_are_right_and_failures_map_to_404_and_502(sub, db):
             served.close()
 
 
-@check_timeout(20)
+@check_timeout(25)
 async def test_under_load_pools_stay_bounded_and_sigterm_closes_them(sub, db):
     await _seed(db)
     rates = Rates()
@@ -258,7 +266,7 @@ async def test_under_load_pools_stay_bounded_and_sigterm_closes_them(sub, db):
             plan = [(skus[i % 4], currencies[i % 5]) for i in range(200)]
             slots = asyncio.Semaphore(50)
             limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
-            async with httpx.AsyncClient(base_url=served.url, timeout=15.0, limits=limits) as client:
+            async with httpx.AsyncClient(base_url=served.url, timeout=5.0, limits=limits) as client:
 
                 async def one(sku: str, currency: str | None) -> tuple[str, int, Any]:
                     path = f"/quote/{sku}" + (f"?currency={currency}" if currency else "")
@@ -270,9 +278,22 @@ async def test_under_load_pools_stay_bounded_and_sigterm_closes_them(sub, db):
                     return path, response.status_code, _json(response)
 
                 sampler = asyncio.create_task(sample())
-                results = await asyncio.gather(*(one(s, c) for s, c in plan))
-                sampling = False
-                await sampler
+                load = asyncio.gather(*(one(s, c) for s, c in plan))
+                try:
+                    # About 2 s on a quiet machine, 6 s on a loaded one; an app stuck waiting for database
+                    # connections (an engine per request exhausts the role's connection limit) is cut at 10 s.
+                    results = await asyncio.wait_for(load, 10.0)
+                except TimeoutError:
+                    fail(
+                        f"200 requests, 50 at a time, were not all answered within 10 s (the app held up to "
+                        f"{peak_backends} database connections, the upstream saw {upstream.connections_total} "
+                        "TCP connections). An engine made per request opens connections until the database "
+                        "refuses more, then requests wait: one engine, made in the lifespan. "
+                        + LESSON.format(LIFESPAN)
+                    )
+                finally:
+                    sampling = False
+                    await sampler
             bad = [r for r in results if r[1] >= 500 or r[1] == 0]
             expect(
                 not bad,
@@ -280,13 +301,14 @@ async def test_under_load_pools_stay_bounded_and_sigterm_closes_them(sub, db):
                 f"{bad[:3]}; expected none. An engine or a ClientSession made per request runs out of "
                 "connections (the database refuses more than its limit). " + LESSON.format(LIFESPAN),
             )
-            wrong = [r for r, (s, c) in zip(results, plan) if r[2] != _expected(s, c or "EUR")]
+            wrong = [r for r, (s, c) in zip(results, plan, strict=True) if r[2] != _expected(s, c or "EUR")]
             expect(not wrong, f"Under load {len(wrong)} answer(s) had a wrong body, e.g. {wrong[:2]}.")
             expect(
                 peak_backends <= POOL_BOUND,
                 f"Under load the app held up to {peak_backends} database connections at once; expected at "
                 f"most {POOL_BOUND} (pool_size {POOL_BOUND // 2} from recommend_pool_size(200, 0.05), "
-                "max_overflow at most pool_size): one engine, made in the lifespan. " + LESSON.format(LIFESPAN),
+                "max_overflow at most pool_size): one engine, made in the lifespan. "
+                + LESSON.format(LIFESPAN),
             )
             expect(
                 upstream.connections_total <= UPSTREAM_BOUND,

@@ -7,15 +7,12 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AsyncExitStack, asynccontextmanager
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import aiohttp
-from contextlib import AsyncExitStack
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated
-
 from fastapi import Depends, FastAPI, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -77,24 +74,30 @@ class UpstreamClient:
         return list(await asyncio.gather(*(self.get_json(path) for path in paths)))
 
 
+# Module level: with `from __future__ import annotations` FastAPI resolves the handler's annotations in the
+# module's globals, where a function local to create_app is not found.
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as s:
+        yield s
+
+
+def upstream(request: Request) -> UpstreamClient:
+    return request.app.state.upstream
+
+
 def create_app(database_url: str, upstream_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            engine = create_async_engine(database_url, pool_size=recommend_pool_size(200, 0.05), max_overflow=0)
+            engine = create_async_engine(
+                database_url, pool_size=recommend_pool_size(200, 0.05), max_overflow=0
+            )
             stack.push_async_callback(engine.dispose)
             app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
             app.state.upstream = await stack.enter_async_context(
                 UpstreamClient(upstream_url, timeout=UPSTREAM_TIMEOUT)
             )
             yield
-
-    async def session(request: Request) -> AsyncIterator[AsyncSession]:
-        async with request.app.state.sessions() as s:
-            yield s
-
-    def upstream(request: Request) -> UpstreamClient:
-        return request.app.state.upstream
 
     app = FastAPI(lifespan=lifespan)
 
@@ -115,6 +118,12 @@ def create_app(database_url: str, upstream_url: str) -> FastAPI:
         except (aiohttp.ClientResponseError, aiohttp.ClientError, TimeoutError) as exc:
             raise HTTPException(502, "rates unavailable") from exc
         converted = (Decimal(price) * Decimal(str(rate))).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return {"sku": sku, "currency": currency, "price_cents": price, "rate": rate, "converted_cents": int(converted)}
+        return {
+            "sku": sku,
+            "currency": currency,
+            "price_cents": price,
+            "rate": rate,
+            "converted_cents": int(converted),
+        }
 
     return app

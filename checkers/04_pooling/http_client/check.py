@@ -208,8 +208,11 @@ async def test_an_error_status_raises_client_response_error(sub):
     routes = Routes()
     async with Upstream(routes) as upstream:
         async with sub.UpstreamClient(upstream.url) as client:
-            for code, body in ((404, '{"error": "nope", "id": 1}'), (500, '{"error": "nope", "id": 1}'),
-                               (503, "upstream down, try later")):
+            for code, body in (
+                (404, '{"error": "nope", "id": 1}'),
+                (500, '{"error": "nope", "id": 1}'),
+                (503, "upstream down, try later"),
+            ):
                 exc = await raises(client.get_json(f"/status/{code}"))
                 expect(
                     isinstance(exc, aiohttp.ClientResponseError) and exc.status == code,

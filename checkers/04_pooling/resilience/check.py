@@ -237,8 +237,12 @@ async def test_an_integrity_error_runs_exactly_once(sub, db: Database):
     )
 
     async def duplicate(conn: Any, attempt: int) -> None:
-        await conn.execute(sa.text("INSERT INTO audit_events (entity, entity_id, action) VALUES ('p', '1', 'x')"))
-        await conn.execute(sa.text("INSERT INTO products (sku, name, price_cents) VALUES ('SKU-DUP', 'dup', 1)"))
+        await conn.execute(
+            sa.text("INSERT INTO audit_events (entity, entity_id, action) VALUES ('p', '1', 'x')")
+        )
+        await conn.execute(
+            sa.text("INSERT INTO products (sku, name, price_cents) VALUES ('SKU-DUP', 'dup', 1)")
+        )
 
     op = Op(duplicate)
     exc = await raises(sub.with_retry(engine, op, attempts=3, base_delay=0.01))
@@ -317,7 +321,7 @@ async def test_attempts_are_spread_out_in_time(sub, db: Database):
     op = Op(always_serialization)
     await raises(sub.with_retry(engine, op, attempts=5, base_delay=0.1))
     expect(op.calls == 5, f"with_retry(..., attempts=5) called the operation {op.calls} times; expected 5.")
-    gaps = [b - a for a, b in zip(op.started, op.started[1:])]
+    gaps = [b - a for a, b in zip(op.started, op.started[1:], strict=False)]
     span = op.started[-1] - op.started[0]
     # Exponential backoff from 0.1 s waits about 0.1 + 0.2 + 0.4 + 0.8 s; even "full jitter" (a random
     # wait between 0 and the backoff) stays above 0.05 s in total except with odds of about 1 in 25,000.
