@@ -31,7 +31,6 @@ from course.apps.users import create_app
 from course.shop import User
 
 
-
 def test_users_app() -> None:
     """Replace this with your fixtures and tests."""
     # TODO: your code here

@@ -84,7 +84,9 @@ async def current_user(request: Request, token: Annotated[str | None, Depends(be
     async with request.app.state.sessions() as session:
         row = (
             await session.execute(
-                select(User, Credential.role).join(Credential, Credential.user_id == User.id).where(User.id == user_id)
+                select(User, Credential.role)
+                .join(Credential, Credential.user_id == User.id)
+                .where(User.id == user_id)
             )
         ).first()
     if row is None:  # deleted since the token was issued
@@ -111,7 +113,12 @@ def create_app(engine: AsyncEngine, *, secret: str) -> FastAPI:
     app.state.secret, app.state.sessions = secret, sessions
 
     def public(user: User) -> dict:  # never the hash
-        return {"id": str(user.id), "email": user.email, "name": user.name, "created_at": user.created_at.isoformat()}
+        return {
+            "id": str(user.id),
+            "email": user.email,
+            "name": user.name,
+            "created_at": user.created_at.isoformat(),
+        }
 
     @app.post("/auth/register", status_code=201)
     async def register(body: Registration) -> dict:
@@ -144,7 +151,9 @@ def create_app(engine: AsyncEngine, *, secret: str) -> FastAPI:
             if failures >= MAX_FAILURES:
                 wait = WINDOW_SECONDS - (now - oldest).total_seconds()
                 raise HTTPException(
-                    429, "Too many failed logins, try later", headers={"Retry-After": str(max(1, math.ceil(wait)))}
+                    429,
+                    "Too many failed logins, try later",
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
                 )
             row = (
                 await session.execute(

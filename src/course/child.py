@@ -138,6 +138,17 @@ def _snapshot(checker: ModuleType) -> dict[str, tuple[int, int | None]]:
         for name in ("listen", "remove", "contains"):
             add(f"sqlalchemy.event.{name}", getattr(sqlalchemy.event, name))
         classes += [AsyncSession, AsyncEngine, AsyncConnection, Engine, Connection]
+    import logging
+
+    classes += [logging.Logger]
+    if "httpx" in sys.modules:  # the client a checker drives an app with
+        import httpx
+
+        classes += [httpx.AsyncClient, httpx.ASGITransport, httpx.AsyncHTTPTransport]
+    if "uvicorn" in sys.modules:
+        import uvicorn
+
+        classes += [uvicorn.Server]
     for module in (checking, probes, checker):
         for name, obj in vars(module).items():
             if inspect.isfunction(obj):

@@ -29,7 +29,7 @@ CHECK_LIKE = r"course\_chk\_%"  # LIKE pattern: `_` alone would match any charac
 LAB_NAME = "course_lab"
 STALE_AFTER_S = 15 * 60
 # What the checker opens itself (observer, its pools) + asyncpg's default pool size (10) + slack.
-CONNECTION_LIMIT = 40
+CONNECTION_LIMIT = 60
 STATEMENT_TIMEOUT = "60s"
 
 

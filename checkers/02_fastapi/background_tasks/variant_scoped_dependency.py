@@ -35,7 +35,9 @@ Db = Annotated[AsyncSession, Depends(get_db, scope="function")]
 async def audit(engine: AsyncEngine, order_id: uuid.UUID) -> None:
     try:
         async with engine.begin() as conn:
-            await conn.execute(insert(AuditEvent).values(entity="order", entity_id=str(order_id), action="cancelled"))
+            await conn.execute(
+                insert(AuditEvent).values(entity="order", entity_id=str(order_id), action="cancelled")
+            )
     except Exception as exc:
         log.error("could not audit cancellation of %s: %s", order_id, exc)
 

@@ -101,7 +101,8 @@ async def _end_others(conn: Any) -> None:
     """End every other connection to this database, so that DDL never waits for a lock a leaked one holds."""
     await conn.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND usename = current_user AND backend_type = 'client backend'"
     )
 
 
@@ -348,7 +349,8 @@ async def test_every_response_gives_the_connection_back(sub, db):
                 )
         conn = await db.observer()
         backends = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND usename = current_user AND backend_type = 'client backend'"
         )
         pooled = api.probe.engine.pool.checkedin() + api.probe.engine.pool.checkedout()
         expect(

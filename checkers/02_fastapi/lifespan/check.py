@@ -38,7 +38,8 @@ async def _end_others(db: Database) -> None:
     conn = await db.observer()
     await conn.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND usename = current_user AND backend_type = 'client backend'"
     )
     await wait_until(lambda: _zero(db), 2.0, 0.05)
 
@@ -47,7 +48,8 @@ async def _backends(db: Database) -> int:
     """Connections to this check's database, other than the observer's own."""
     conn = await db.observer()
     return await conn.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND usename = current_user AND backend_type = 'client backend'"
     )
 
 
@@ -234,7 +236,8 @@ async def _set_outage(db: Database, down: bool) -> None:
     if down:
         await conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND usename = current_user AND backend_type = 'client backend'"
         )
 
 
@@ -369,13 +372,13 @@ async def test_health_answers_within_5_s_while_the_database_hangs(sub, db):
     try:
         served = await asyncio.to_thread(serve_in_subprocess, _path(sub), "create_app", relay.url)
         try:
-            async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
+            async with httpx.AsyncClient(base_url=served.url, timeout=6) as client:  # 6 s: past the 5 s
                 r, _, _ = await _timed_health(client)
                 expect(r is not None and r.status_code == 200, f"GET /health before the hang answered {r}.")
                 relay.flowing.clear()
                 for attempt in (1,):  # one call: it meets an open pooled connection that never answers
                     r, took, error = await _timed_health(client)
-                    seen = f"{r.status_code} {_json(r)}" if r is not None else f"no answer within 10 s ({error})"
+                    seen = f"{r.status_code} {_json(r)}" if r is not None else f"no answer within 6 s ({error})"
                     # The contract's 5 s: a health check bounded at 2 to 4 s answers well inside it even on a
                     # loaded machine; without a timeout of its own the app waits for as long as the client does.
                     expect(

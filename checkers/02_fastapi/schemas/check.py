@@ -293,6 +293,31 @@ async def test_patch_changes_exactly_the_fields_sent(sub, db):
             )
 
 
+async def test_patch_to_a_taken_sku_is_a_4xx_and_changes_nothing(sub, db):
+    app = await _app(sub, db)
+    async with web.asgi_client(app) as client:
+        await _create(client, GOOD)
+        other = await _create(client, {**GOOD, "sku": "KB-002", "name": "Other"})
+        url, change = f"/products/{other['id']}", {"sku": GOOD["sku"], "name": "Renamed"}
+        r = await _call(client, "PATCH", url, change)
+        expect(
+            400 <= r.status_code < 500,
+            _show("PATCH", url, change, r)
+            + "\n  expected 409 (a 4xx in any case): that sku belongs to another product. "
+            + LESSON.format("PATCH: the fields that were sent"),
+        )
+        rows = await _rows(db)
+        expect(
+            [(x["sku"], x["name"]) for x in rows] == [("KB-001", "Keyboard"), ("KB-002", "Other")],
+            f"After the rejected PATCH the table holds {[(x['sku'], x['name']) for x in rows]}; expected both products unchanged.",
+        )
+        r = await _call(client, "GET", url)
+        expect(
+            r.status_code == 200,
+            _show("GET", url, None, r) + "\n  expected 200: the app must still work after a conflict.",
+        )
+
+
 async def test_patch_rejects_null_unknown_and_invalid_fields(sub, db):
     app = await _app(sub, db)
     async with web.asgi_client(app) as client:

@@ -71,7 +71,9 @@ async def add(payload: NewPerson, request: Request) -> JSONResponse:
         async with request.app.state.db.begin() as conn:
             row = (
                 await conn.execute(
-                    insert(Account).values(id=_uuid.uuid4(), email=payload.email, name=payload.name).returning(*COLUMNS)
+                    insert(Account)
+                    .values(id=_uuid.uuid4(), email=payload.email, name=payload.name)
+                    .returning(*COLUMNS)
                 )
             ).one()
     except IntegrityError:

@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
-
-T0 = time.perf_counter()
 from pathlib import Path
 
 import asyncpg
@@ -34,7 +31,9 @@ async def empty_tables(dsn: str) -> None:
 def forget_modules(submission: Path) -> None:
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if name in ("course.apps.users", "course_apps_users_under_test") or (file and Path(file) == submission):
+        if name in ("course.apps.users", "course_apps_users_under_test") or (
+            file and Path(file) == submission
+        ):
             del sys.modules[name]
 
 
@@ -49,15 +48,25 @@ def main() -> None:
             os.environ["COURSE_USERS_APP"] = app
         forget_modules(submission)
         args = [str(submission), "-c", str(ini), "--rootdir", str(workdir), "-q", "-p", "no:cacheprovider"]
-        args += ["-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler", "--noconftest", f"--junitxml={workdir / f'report_{i}.xml'}", "--tb=short"]
+        args += [
+            "-p",
+            "no:unraisableexception",
+            "-p",
+            "no:threadexception",
+            "-p",
+            "no:faulthandler",
+            "--noconftest",
+            f"--junitxml={workdir / f'report_{i}.xml'}",
+            "--tb=short",
+        ]
         if app != "-":
             args.append("-x")
-        print(f"=== run {i}: {app} t={time.perf_counter() - T0:.2f}", flush=True)
+        print(f"=== run {i}: {app}", flush=True)
         pytest.main(args)
         sys.stdout.flush()
 
 
 if __name__ == "__main__":
     main()
-    print(f"=== end t={time.perf_counter() - T0:.2f}", flush=True)
+    sys.stdout.flush()
     os._exit(0)  # whatever threads a suite left behind, the reports are written

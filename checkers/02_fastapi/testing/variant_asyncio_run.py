@@ -23,7 +23,9 @@ async def app_client() -> AsyncIterator[tuple[httpx.AsyncClient, Callable[[], ht
     engine = create_async_engine(os.environ["DATABASE_URL"])
     try:
         async with LifespanManager(create_app(engine)) as manager:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=manager.app), base_url="http://t"
+            ) as c:
                 yield c, engine
     finally:
         async with engine.begin() as conn:

@@ -105,3 +105,8 @@ async def test_delete_is_204_and_sticks(client: httpx.AsyncClient, engine: Async
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as other:
             assert (await other.get(f"/users/{created['id']}")).status_code == 404
     assert (await client.delete(f"/users/{created['id']}")).status_code == 404
+
+
+async def test_names_are_kept_as_sent(client: httpx.AsyncClient) -> None:
+    created = await make(client, "zoe@example.com", "Zoë O'Neil")
+    assert created["name"] == "Zoë O'Neil"

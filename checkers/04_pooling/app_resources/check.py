@@ -40,8 +40,13 @@ PRODUCTS = {"Q-1": 1999, "Q-2": 251, "Q-3": 123457, "Q-4": 1}
 # Serves FACTORY(*ARGS) from the file at PATH like course.web, but after uvicorn's shutdown (lifespan
 # included) prints a line and waits for stdin to close: whatever the app left open is still open then.
 RUNNER = r"""
-import asyncio, importlib.util, json, signal, sys
+import asyncio, ctypes, importlib.util, json, signal, sys
+sys.dont_write_bytecode = True  # no __pycache__ next to the learner's file
 import uvicorn
+try:  # Linux: die with the check's process, whatever happens to it (no orphan server left behind)
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+except Exception:
+    pass
 path, args_json, port = sys.argv[1:4]
 spec = importlib.util.spec_from_file_location("served_submission", path)
 module = importlib.util.module_from_spec(spec)
@@ -196,6 +201,7 @@ async def _serve(sub: Any, db: Database, upstream: Upstream) -> Served:
     return served
 
 
+@check_timeout(20)
 async def test_quotes_are_right_and_failures_map_to_404_and_502(sub, db):
     await _seed(db)
     rates = Rates()
@@ -216,12 +222,13 @@ async def test_quotes_are_right_and_failures_map_to_404_and_502(sub, db):
                         f"{json.dumps(_expected(sku, currency))} (price_cents from the database, rate from "
                         "the upstream, converted_cents rounded to the nearest cent, EUR when no currency).",
                     )
-                response = await client.get("/quote/NOPE?currency=USD")
-                expect(
-                    response.status_code == 404,
-                    f"GET /quote/NOPE?currency=USD (no such sku) answered {response.status_code} "
-                    f"{response.text[:200]}; expected 404.",
-                )
+                for path in ("/quote/NOPE?currency=USD", "/quote/Q-1'%20OR%20'1'='1?currency=USD"):
+                    response = await client.get(path)
+                    expect(
+                        response.status_code == 404,
+                        f"GET {path} (no such sku) answered {response.status_code} {response.text[:200]}; "
+                        "expected 404.",
+                    )
                 for currency, what in (("ERR", "answers 500"), ("XXX", "answers 404")):
                     response = await client.get(f"/quote/Q-1?currency={currency}")
                     expect(
