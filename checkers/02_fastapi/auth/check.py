@@ -240,6 +240,12 @@ async def test_register_validates_input_and_stores_only_a_hash(sub, db):
         )
         expect(name == sql_name, f"A name with SQL in it was stored as {name!r}.")
         await token_for(client, "bobby@example.com", "p" * 128)
+        for username in ("' OR '1'='1", "bobby@example.com' --"):
+            r = await login(client, username, "' OR '1'='1")
+            expect(
+                r.status_code == 401,
+                f"Logging in as {username!r} with password \"' OR '1'='1\": {shown(r)}; expected 401.",
+            )
 
 
 async def test_a_token_from_login_opens_me(sub, db):
