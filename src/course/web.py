@@ -54,7 +54,14 @@ async def serve(app: Any, *, port: int | None = None, timeout: float = 10.0) -> 
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+
+    async def run() -> None:
+        try:
+            await server.serve()
+        except SystemExit as exc:  # uvicorn exits the process when the app's startup fails
+            raise RuntimeError(f"the app's startup failed (uvicorn would exit with {exc.code})") from None
+
+    task = asyncio.create_task(run())
     try:
         async with asyncio.timeout(timeout):
             while not server.started:
