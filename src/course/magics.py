@@ -70,6 +70,8 @@ class CourseMagics(Magics):
         try:
             check(line)
         except CourseError as exc:
+            if _grading_solutions():
+                raise  # in the test suite an unknown id or a missing checker must fail the notebook
             print(exc)
 
     @cell_magic("exercise")
