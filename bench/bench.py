@@ -65,12 +65,14 @@ def bench_check(n: int) -> None:
     cmd = [COURSE, "check", "demo/add", "-s", str(FIXTURE / "submissions" / "passes.py")]
     timed(cmd, env)  # warm the template
     show("course check, checks that do not sleep (demo/add)", [timed(cmd, env) for _ in range(n)], "<= 1.5 s")
-    for slug in ("bounded", "to_thread", "cancellation", "taskgroup", "timeout", "partial_failures"):
-        solution = ROOT / "solutions" / "01_asyncio" / f"{slug}.py"
-        if solution.exists() and (ROOT / "checkers" / "01_asyncio" / slug / "check.py").exists():
+    from course import manifest
+
+    for ex in manifest.load(ROOT).exercises:
+        if ex.solution.exists() and ex.checker.exists():
+            runs = max(1, n // 5)
             show(
-                f"course check asyncio/{slug} (reference solution)",
-                [timed([COURSE, "check", f"asyncio/{slug}", "--solution"]) for _ in range(max(3, n // 3))],
+                f"course check {ex.id} --solution",
+                [timed([COURSE, "check", ex.id, "--solution"]) for _ in range(runs)],
             )
 
 
