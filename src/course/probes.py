@@ -201,7 +201,10 @@ class StatementCounter:
     def _record(
         self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
-        rows = len(parameters) if executemany and parameters is not None else 1
+        # An executemany carries one parameter set per row; an "insertmanyvalues" batch arrives as one flat
+        # tuple of values for a single statement, which is one round trip (its row count is not recoverable).
+        nested = bool(parameters) and isinstance(parameters[0], (list, tuple, dict))
+        rows = len(parameters) if executemany and nested else 1
         self.statements.append((" ".join(statement.split()), rows))
 
     def reset(self) -> None:

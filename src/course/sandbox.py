@@ -199,6 +199,9 @@ async def ensure_lab(admin: asyncpg.Connection, admin_url: str, password: str, t
         f"{verb} ROLE {LAB_NAME} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
     )
     await admin.execute(f"GRANT {SHOP_OWNER} TO {LAB_NAME}")
+    if admin.get_server_version().major >= 15:  # the deadlock demo shows in 0.1 s, not 1 s
+        async with _parameter_acl_lock(admin):
+            await admin.execute(f"GRANT SET ON PARAMETER deadlock_timeout TO {LAB_NAME}")
     cloned_from = await admin.fetchval(
         "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", LAB_NAME
     )

@@ -267,6 +267,37 @@ async def test_concurrent_transfers_lose_no_money_and_never_overdraw(sub: Any, d
         )
 
 
+async def test_two_transfers_that_together_overdraw_never_both_succeed(sub: Any, db: Database) -> None:
+    """Deterministic where the random batch above is not: a trigger makes every debit take 0.5 s, so the
+    second transfer always reads the balance while the first is still debiting it."""
+    engine = await _engine(db)
+    await _accounts(db, {1: 1_000, 2: 0, 3: 0})
+    conn = await db.connect()
+    await conn.execute(
+        "CREATE OR REPLACE FUNCTION course_slow_debit() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$"
+    )
+    await conn.execute(
+        "CREATE TRIGGER course_slow_debit BEFORE UPDATE ON accounts FOR EACH ROW "
+        "WHEN (NEW.balance_cents < OLD.balance_cents) EXECUTE FUNCTION course_slow_debit()"
+    )
+    try:
+        outcomes = await _run_all(sub, engine, [(1, 2, 700), (1, 3, 700)])
+    finally:
+        await conn.execute("DROP TRIGGER IF EXISTS course_slow_debit ON accounts")
+        await conn.close()
+    _escaped(sub, [(1, 2, 700), (1, 3, 700)], outcomes)
+    after = await _balances(db)
+    refused = [e for e in outcomes if e is not None]
+    expect(
+        after[1] >= 0 and len(refused) == 1,
+        f"Account 1 held 1000 cents; transfer(engine, 1, 2, 700) and transfer(engine, 1, 3, 700) ran at once "
+        f"(each debit made slow, 0.5 s): {2 - len(refused)} succeeded and the balances are {after}. Exactly one "
+        f"must succeed and the other raise InsufficientFunds. The second transfer checked the balance before "
+        f"the first had debited it: the check and the debit must see the same, locked, balance.\n{LESSON}",
+    )
+
+
 @check_timeout(20)
 async def test_transfers_in_opposite_directions_at_once_do_not_deadlock(sub: Any, db: Database) -> None:
     engine = await _engine(db)

@@ -1,4 +1,4 @@
-# must fail: test_concurrent_transfers_lose_no_money_and_never_overdraw
+# must fail: test_two_transfers_that_together_overdraw_never_both_succeed
 """Checks the balance with a plain SELECT, then debits with a relative UPDATE: no update is lost, but two
 transfers can both pass the check before either debits, and the balance goes negative."""
 

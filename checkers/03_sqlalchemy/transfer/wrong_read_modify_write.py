@@ -1,4 +1,4 @@
-# must fail: test_concurrent_transfers_lose_no_money_and_never_overdraw
+# must fail: test_two_transfers_that_together_overdraw_never_both_succeed
 """Read-modify-write without a lock: reads both balances, computes new ones in Python and writes them back.
 Two concurrent transfers read the same balance and one overwrites the other (a lost update)."""
 
