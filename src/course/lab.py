@@ -13,6 +13,7 @@ from typing import Any
 
 from course import db as dbmod
 from course import sandbox
+from course.loops import outside_running_loop
 
 _url: str | None = None
 
@@ -46,15 +47,7 @@ def url() -> str:
     """The lab database's URL (prepared once per process)."""
     global _url
     if _url is None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            _url = asyncio.run(prepare())
-        else:  # inside Jupyter's running loop: prepare on a private loop in a thread
-            import concurrent.futures
-
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                _url = pool.submit(asyncio.run, prepare()).result()
+        _url = outside_running_loop(asyncio.run, prepare())
     return _url
 
 

@@ -7,8 +7,6 @@ pass, so that nbval fails loudly.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 import shutil
 import time
@@ -18,6 +16,7 @@ from IPython.display import display
 
 from course import grader, manifest, progress, report
 from course.errors import CourseError
+from course.loops import outside_running_loop
 
 
 class _Shown:
@@ -37,21 +36,11 @@ def _grading_solutions() -> bool:
     return os.environ.get("COURSE_GRADE") == "solutions"
 
 
-def _grade(exercise: manifest.Exercise, target) -> grader.Verdict:
-    """The grader runs its own event loop: inside Jupyter's running loop, it runs in a worker thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return grader.grade(exercise, target)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(grader.grade, exercise, target).result()
-
-
 def check(exercise_id: str) -> grader.Verdict:
     course = manifest.load()
     exercise = course.exercise(exercise_id.strip())
     target = exercise.solution if _grading_solutions() else exercise.stub
-    verdict = _grade(exercise, target)
+    verdict = outside_running_loop(grader.grade, exercise, target)
     if not _grading_solutions():
         progress.record(exercise.id, verdict.status)
     display(_Shown(verdict))
